@@ -380,3 +380,14 @@ def test_scripts_cli_one_line_error(tmp_path):
     r = subprocess.run([sys.executable, str(SCRIPTS / 'prepare_cityscapes.py'), '--dest', str(tmp_path / 'x'),
                         '--left', str(tmp_path / 'no.zip'), '--gt', str(tmp_path / 'no2.zip')], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.startswith('error:') and len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr
+
+
+def test_camvid_real_histogram_matches_readme(camvid):
+    "Every train mask decodes, and the class shares match the README's (void excluded, so shares are renormalised)."
+    ds = CamVid(camvid, 'train')
+    readme = [0.169, 0.233, 0.010, 0.317, 0.045, 0.097, 0.012, 0.011, 0.059, 0.006, 0.003]   # shares incl. void 0.040
+    hist = label_histogram(ds).double()
+    share = hist / hist.sum()
+    assert torch.allclose(share, torch.tensor(readme, dtype=torch.float64) / 0.96, atol=3e-3), share
+    w = class_weights(ds)
+    assert w.argmax() == 10 and w.argmin() == 3                        # Bicyclist rarest, Road most common
