@@ -14,7 +14,7 @@ def one_thread():
     torch.set_num_threads(n)
 
 SMALL = {'alexnet': dict(fc_dim=16), 'vgg16': dict(fc_dim=16)}      # narrow fc6/fc7: same geometry, fast
-ALL = [a if a != 'resnet101' else pytest.param(a, marks=pytest.mark.slow) for a in BACKBONES]   # resnet101: same code as resnet50, 2x the cost
+ALL = list(BACKBONES)
 
 def small(arch, n=5, **kw): return build_backbone(arch, n, **{**SMALL.get(arch, {}), **kw}).eval()
 
@@ -129,7 +129,7 @@ def test_grayscale_input(arch):
     m = small(arch, 2, in_ch=1)
     with torch.no_grad(): assert m(torch.zeros(1, 1, 64, 64)).shape == (1, 2, 64, 64)
 
-@pytest.mark.parametrize('arch', ['mobilenetv2_fcn', pytest.param('erfnet', marks=pytest.mark.slow)])   # CPU backward of dilated convs is slow
+@pytest.mark.parametrize('arch', ['mobilenetv2_fcn', 'erfnet'])
 def test_trains(arch):
     torch.manual_seed(0)
     m = small(arch, 3).train()

@@ -18,7 +18,7 @@ def one_thread():
 KW = {'alexnet': dict(fc_dim=4), 'vgg16': dict(fc_dim=4)}          # narrow fc6/fc7: same geometry, cheap
 SHORT = {'alexnet': 64}                                             # the smallest side a net accepts (others: 32)
 SMALL = {'erfnet': (61, 43), 'mobilenetv2_fcn': (97, 63), 'alexnet': (99, 131), 'vgg16': (96, 67), 'resnet50': (67, 64), 'resnet101': (67, 64)}
-GRAD = [a if a != 'resnet101' else pytest.param(a, marks=pytest.mark.slow) for a in BACKBONES]
+GRAD = list(BACKBONES)
 
 _nets = {}
 def nets(arch):
