@@ -185,7 +185,7 @@ def test_pseudo_labels_stable_for_fixed_seed(teacher):
     a = ClusterTask(k=3, teacher=teacher, seed=7).fit_clusters(ds, batch_size=4).labels
     b = ClusterTask(k=3, teacher=teacher, seed=7).fit_clusters(ds, batch_size=10).labels
     assert np.array_equal(a, b) and len(a) == 10 and set(a.tolist()) <= {0, 1, 2}
-    wrapped = ClusterTask(k=3, teacher=teacher, seed=7).prepare_dataset(ds)
+    wrapped = ClusterTask(k=3, teacher=teacher, seed=7).prepare(ds)
     xb, yb = next(iter(DataLoader(wrapped, batch_size=10)))
     assert torch.equal(yb, torch.as_tensor(a)) and torch.equal(xb, torch.stack(ds))
 
@@ -252,47 +252,53 @@ def test_colorize_trains_beats_mean():
 
 
 @pytest.mark.slow
-def test_colorize_hist_trains_beats_mode():
-    tr, va = _scene_sets()
+def test_colorize_hist_trains_beats_best_constant():
+    tr, va = _scene_sets(256)
     t = ColorHistTask()
-    row, learn = _fit(t, tr, va, 150)
-    # trivial baseline: always predict the most frequent hue bin and chroma bin of the validation targets
-    t0 = ColorHistTask(augment=False); n = hh = cc = 0; ch = torch.zeros(32); cc_ = torch.zeros(32)
+    row, _ = _fit(t, tr, va, 200)
+    # baseline: the best constant prediction, the mean histogram of the validation targets themselves
+    torch.manual_seed(0); hs, ws = [], []
     for x in DataLoader(va, batch_size=16):
-        hist = t0.targets(images_of(x))[0]
-        ch += torch.bincount(hist[:, :32].argmax(1).flatten(), minlength=32); cc_ += torch.bincount(hist[:, 32:].argmax(1).flatten(), minlength=32)
-    base = (ch.max() / ch.sum() + cc_.max() / cc_.sum()).item() / 2
-    print('colorize_hist valid acc:', row['valid_acc'], 'most-frequent-bin baseline:', base)
-    assert row['valid_acc'] > base + 0.05
+        _, (h, w) = t.make_batch(x); hs.append(h); ws.append(w)
+    H, W = torch.cat(hs), torch.cat(ws)
+    const = torch.log(H.mean((0, 2, 3)).clamp_min(1e-8)).view(1, -1, 1, 1).expand_as(H)
+    base = t.loss(const, (H, W)).item()
+    print('colorize_hist valid KL loss:', row['valid_loss'], 'best constant:', base, 'mode acc:', row['valid_acc'])
+    assert row['valid_loss'] < base - 0.1
 
 
 @pytest.mark.slow
 def test_otsu_trains_beats_constant():
-    tr, va = _scene_sets()
-    row, _ = _fit(OtsuTask(4), tr, va, 150)
-    print('otsu valid miou:', row['valid_miou'], 'pixel acc:', row['valid_pixel_acc'])
-    assert row['valid_miou'] > 0.4 and row['valid_pixel_acc'] > 0.6                 # constant prediction: miou <= 0.25
+    tr, va = _scene_sets(256)
+    t = OtsuTask(4)
+    row, _ = _fit(t, tr, va, 200)
+    torch.manual_seed(0)
+    counts = sum(torch.bincount(t.make_batch(x)[1].flatten(), minlength=4) for x in DataLoader(va, batch_size=16))
+    freq = (counts.max() / counts.sum()).item()      # constant prediction: pixel acc = freq, mIoU = freq / 4
+    print('otsu valid miou:', row['valid_miou'], 'pixel acc:', row['valid_pixel_acc'], 'constant: pixel acc', freq, 'miou', freq / 4)
+    assert row['valid_miou'] > freq / 4 + 0.2 and row['valid_pixel_acc'] > freq + 0.2
 
 
 @pytest.mark.slow
 def test_simclr_trains_beats_chance():
-    tr, va = _scene_sets()
-    row, _ = _fit(SimCLRTask(), tr, va, 150)
-    chance = 1 / 31                                                                 # 2N-1 candidates with N=16
-    print('simclr valid contrastive acc:', row['valid_acc'], 'chance:', chance)
+    tr, va = _scene_sets(256)
+    # SimCLR's full-strength augmentation needs far more than a CPU test's 200 steps; milder crops and jitter show the learning
+    row, _ = _fit(SimCLRTask(scale=(0.5, 1.0), jitter=(0.4, 0.4, 0.4, 0.1)), tr, va, 200, lr=1e-3, bs=32)
+    chance = 1 / 63                                                                 # 2N-1 candidates, N = 32
+    print('simclr valid contrastive acc:', row['valid_acc'], 'train:', row['train_acc'], 'chance:', chance)
     assert row['valid_acc'] > 5 * chance
 
 
 @pytest.mark.slow
 def test_cluster_trains_beats_majority():
-    tr, va = _scene_sets()
-    t = ClusterTask(k=4, teacher='hog')
-    trw = t.prepare_dataset(tr)
-    vaw = t.wrap(va, t.assign(va))
-    major = np.bincount(t.assign(va), minlength=4).max() / len(va)
-    row, _ = _fit(t, trw, vaw, 150)
-    print('cluster (HOG, k=4) valid acc:', row['valid_acc'], 'majority:', major)
-    assert row['valid_acc'] > major + 0.1
+    tr, va = _scene_sets(256)
+    t = ClusterTask(k=3, teacher='hog', augment=False)
+    trw = t.prepare(tr)
+    vl = t.assign(va)                                 # validation images labelled by the fitted centres (paper Table 2)
+    major = np.bincount(vl, minlength=3).max() / len(va)
+    row, _ = _fit(t, trw, t.wrap(va, vl), 300)
+    print('cluster (HOG, k=3) valid acc:', row['valid_acc'], 'train acc:', row['train_acc'], 'majority:', major)
+    assert row['valid_acc'] > major + 0.15
 
 
 @pytest.mark.slow
