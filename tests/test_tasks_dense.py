@@ -88,10 +88,18 @@ def test_histograms_and_kl_equal_direct_computation():
 
 def test_colorhist_batch_shapes():
     t = ColorHistTask()
-    xi, (hist, w) = t.make_batch(scenes(2))
+    xi, (hist, w, pos) = ColorHistTask(samples=None).make_batch(scenes(2))
     assert xi.shape == (2, 3, 48, 64) and hist.shape == (2, 64, 48, 64) and w.shape == (2, 2, 48, 64)
     torch.testing.assert_close(hist[:, :32].sum(1), torch.ones(2, 48, 64))
     assert t.build_model(ERFNet())(xi).shape == (2, 64, 48, 64)
+    torch.manual_seed(0); xs, (hs, ws, pos) = t.make_batch(scenes(2))              # default: 128 sampled pixels per image
+    assert hs.shape == (2, 64, 128) and ws.shape == (2, 2, 128) and pos.shape == (2, 128)
+    torch.manual_seed(0); xd, (hd, wd, _) = ColorHistTask(samples=None).make_batch(scenes(2))   # same augmentation draw
+    torch.testing.assert_close(xs, xd)
+    at = lambda t_, p_: t_.flatten(2).gather(2, p_[:, None].expand(-1, t_.shape[1], -1))
+    torch.testing.assert_close(hs, at(hd, pos)); torch.testing.assert_close(ws, at(wd, pos))
+    out = torch.randn(2, 64, 48, 64)
+    assert abs(t.loss(out, (hs, ws, pos)).item() - t.loss(at(out, pos), (hs, ws)).item()) < 1e-6
 
 
 # ---------------------------------------------------------------- Otsu
@@ -259,9 +267,9 @@ def test_colorize_hist_trains_beats_best_constant():
     # baseline: the best constant prediction, the mean histogram of the validation targets themselves
     torch.manual_seed(0); hs, ws = [], []
     for x in DataLoader(va, batch_size=16):
-        _, (h, w) = t.make_batch(x); hs.append(h); ws.append(w)
+        _, (h, w, _) = t.make_batch(x); hs.append(h); ws.append(w)           # (B, 64, 128 sampled pixels)
     H, W = torch.cat(hs), torch.cat(ws)
-    const = torch.log(H.mean((0, 2, 3)).clamp_min(1e-8)).view(1, -1, 1, 1).expand_as(H)
+    const = torch.log(H.mean((0, 2)).clamp_min(1e-8)).view(1, -1, 1).expand_as(H)
     base = t.loss(const, (H, W)).item()
     print('colorize_hist valid KL loss:', row['valid_loss'], 'best constant:', base, 'mode acc:', row['valid_acc'])
     assert row['valid_loss'] < base - 0.1
