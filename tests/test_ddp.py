@@ -26,3 +26,15 @@ def test_two_process_ddp_matches_single_process(tmp_path):
         assert abs(h1['train_loss'] - h2['train_loss']) < 1e-4 and abs(h1['valid_miou'] - h2['valid_miou']) < 1e-6
     assert r2['history'][-1]['train_loss'] < r2['history'][0]['train_loss']
     assert (two / 'last.pt').is_file() and (two / 'log.csv').is_file()
+
+def test_sslseg_train_runs_under_torchrun(tmp_path):
+    "The CLI job unchanged under torchrun: all processes evaluate, rank 0 writes metrics.json, nobody hangs."
+    import shutil
+    exe = shutil.which('sslseg') or str(Path(sys.executable).parent / 'sslseg')
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', exe, 'train',
+                        '--epochs', '1', '--size', '32', '48', '--n-train', '8', '--n-val', '4', '--workers', '0', '--quiet',
+                        '--out', str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.load(open(tmp_path / 'metrics.json'))
+    assert m['n_val'] == 4 and (tmp_path / 'predictions.png').is_file()
