@@ -1,4 +1,5 @@
 import os, pytest
+import torch
 from pathlib import Path
 
 def pytest_addoption(parser):
@@ -19,3 +20,10 @@ def camvid():
     p = os.environ.get('SSLSEG_CAMVID')
     if not p or not Path(p).is_dir(): pytest.skip('set SSLSEG_CAMVID to the CamVid root to run this test')
     return Path(p)
+
+@pytest.fixture
+def one_thread():
+    "Tiny tensors: one intra-op thread beats synchronising several (by 100x on a loaded 2-core machine); restored after."
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

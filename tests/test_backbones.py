@@ -6,12 +6,7 @@ from sslseg.core import SSLSegError
 from sslseg.erfnet import ERFNet, param_count
 from sslseg.backbones import BACKBONES, build_backbone, backbone_from_config, ERFNetBackbone
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    "These tensors are tiny: one intra-op thread beats synchronising several (by 100x on a loaded 2-core machine); restored after."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')   # tiny tensors: one intra-op thread (see conftest)
 
 SMALL = {'alexnet': dict(fc_dim=16), 'vgg16': dict(fc_dim=16)}      # narrow fc6/fc7: same geometry, fast
 ALL = list(BACKBONES)

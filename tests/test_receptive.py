@@ -8,12 +8,7 @@ from sslseg.backbones import BACKBONES, build_backbone
 from sslseg.receptive import (receptive_fields, gradient_rf, all_paths_copy, effective_rf, erf_radius, cli_rf,
                               Axis, conv_axis, conv_transpose_axis, union_axis)
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    "These tensors are tiny: one intra-op thread beats synchronising several (by 100x on a loaded 2-core machine); restored after."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')   # tiny tensors: one intra-op thread (see conftest)
 
 KW = {'alexnet': dict(fc_dim=4), 'vgg16': dict(fc_dim=4)}          # narrow fc6/fc7: same geometry, cheap
 SHORT = {'alexnet': 64}                                             # the smallest side a net accepts (others: 32)
