@@ -152,6 +152,7 @@ def test_fcn_jigsaw_loss_is_eq7():
 
 
 def test_relative_patch_targets():
+    torch.manual_seed(0)   # 40 draws cover all 8 neighbours only with probability ~0.96: fix the draw
     t = RelativePatchTask(crop_size=96, tile=28, jitter=False, tile_norm=False)
     s = t.sample(torch.rand(40, 3, 60, 80))
     pos = torch.tensor(NEIGHBOURS)[s['targets']]
