@@ -8,9 +8,11 @@ import os, random, tempfile, json
 from pathlib import Path
 import numpy as np
 import torch
+from torch import nn
 
 # %% auto #0
-__all__ = ['SSLSegError', 'default_device', 'seed_everything', 'atomic_write', 'atomic_torch_save', 'atomic_json', 'camvid_root']
+__all__ = ['SSLSegError', 'default_device', 'seed_everything', 'atomic_write', 'atomic_torch_save', 'atomic_json', 'median_time',
+           'camvid_root', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #0c21190a
 class SSLSegError(Exception):
@@ -53,8 +55,53 @@ def atomic_json(obj, path):
         with open(p, 'w') as f: json.dump(obj, f, indent=2)
     return atomic_write(path, w)
 
+# %% ../nbs/00_core.ipynb #4bd79470
+def median_time(fn, repeats: int = 5, warmup: int = 1, device=None) -> float:
+    "Median wall time in seconds of `fn()` over `repeats` calls after `warmup` untimed calls (CUDA synchronised)."
+    import statistics, time
+    cuda = torch.device(device).type == 'cuda' if device is not None else torch.cuda.is_available()
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    for _ in range(warmup): fn()
+    ts = []
+    for _ in range(max(1, repeats)):
+        sync(); t = time.perf_counter(); fn(); sync()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
 # %% ../nbs/00_core.ipynb #1ad01c3d
 def camvid_root() -> Path | None:
     "The CamVid root from `$SSLSEG_CAMVID`, or None when it is unset or missing."
     p = os.environ.get('SSLSEG_CAMVID')
     return Path(p) if p and Path(p).is_dir() else None
+
+# %% ../nbs/00_core.ipynb #0017e7f5
+def save_checkpoint(path, model: nn.Module, meta: dict | None = None, **state):
+    "Atomically save `{'model': state_dict, 'meta': meta, **state}` to `path`."
+    model = getattr(model, 'module', model)
+    meta = dict(meta or {})
+    if 'model' not in meta and hasattr(model, 'config'): meta['model'] = dict(model.config)
+    return atomic_torch_save({'model': model.state_dict(), 'meta': meta, **state}, path)
+
+def load_checkpoint(path, model: nn.Module | None = None, strict: bool = True) -> dict:
+    "Load a checkpoint safely (weights_only); if `model` is given, load the weights into it with a clear error on mismatch."
+    path = Path(path)
+    if not path.is_file():
+        raise SSLSegError("checkpoint not found", path, "check the path; training writes last.pt and best.pt in its --out folder")
+    try: ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise SSLSegError(f"not a readable sslseg checkpoint ({type(e).__name__})", path,
+                          "the file is corrupt or not a torch checkpoint; use last.pt/best.pt written by sslseg") from None
+    if not isinstance(ck, dict) or 'model' not in ck:
+        raise SSLSegError("file holds no 'model' weights", path, "use a checkpoint written by sslseg (save_checkpoint)")
+    if model is not None:
+        m = getattr(model, 'module', model)
+        want, have = getattr(m, 'config', {}).get('arch'), ck.get('meta', {}).get('model', {}).get('arch')
+        if want and have and want != have:
+            raise SSLSegError(f"checkpoint is from architecture '{have}', the model is '{want}'", path,
+                              f"build the model as '{have}' (its config is in the checkpoint's meta['model']) or pick another checkpoint")
+        try: m.load_state_dict(ck['model'], strict=strict)
+        except RuntimeError as e:
+            first = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e))[:300]
+            raise SSLSegError(f"checkpoint weights do not fit the model ({first})", path,
+                              "rebuild the model from the checkpoint's meta['model'] config, or load with strict=False / the transfer tools") from None
+    return ck

@@ -4,8 +4,8 @@ import sys, json
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
-from sslseg.learner import Learner, evaluate
-from sslseg.task import SegmentationTask
+from sslseg.train import Learner, evaluate
+from sslseg.tasks import SegmentationTask
 
 class Tiny(nn.Module):
     "Conv net without batch norm or dropout, so one process with batch 2B and two with batch B compute the same gradients."

@@ -3,8 +3,8 @@ import pytest, torch
 import torchvision
 from torch import nn
 from sslseg.core import SSLSegError
-from sslseg.erfnet import ERFNet, param_count
-from sslseg.backbones import BACKBONES, build_backbone, backbone_from_config, ERFNetBackbone
+from sslseg.models import ERFNet, param_count
+from sslseg.models import BACKBONES, build_backbone, backbone_from_config, ERFNetBackbone
 
 pytestmark = pytest.mark.usefixtures('one_thread')   # tiny tensors: one intra-op thread (see conftest)
 

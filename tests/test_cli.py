@@ -74,7 +74,7 @@ def test_grayscale_and_rgba_images_are_converted(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
 
 def test_checkpoint_from_other_architecture(tmp_path):
-    from sslseg.learner import save_checkpoint
+    from sslseg.core import save_checkpoint
     m = torch.nn.Conv2d(3, 3, 1); m.config = {'arch': 'alexnet_fcn'}
     save_checkpoint(tmp_path / 'other.pt', m)
     r = sslseg('train', '--epochs', '1', '--size', '32', '48', '--n-train', '4', '--n-val', '2', '--quiet',

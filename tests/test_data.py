@@ -7,9 +7,10 @@ import torch
 from PIL import Image
 from torchvision import tv_tensors
 from sslseg.core import SSLSegError
+from sslseg.data.transforms import _stripes
 from sslseg.data import (CamVid, Cityscapes, VOC, ImageFolder, Unlabeled, SyntheticScenes, SegDataset, seg_transforms, get_dataset,
                          labeled_subset, class_weights, enet_weights, label_histogram, cityscapes_city_split, loader_throughput,
-                         alignment, _stripes, fake_camvid, fake_cityscapes, fake_voc, read_image, voc_colormap, IMAGENET_MEAN)
+                         alignment, fake_camvid, fake_cityscapes, fake_voc, read_image, voc_colormap, IMAGENET_MEAN)
 
 SCRIPTS = Path(__file__).resolve().parents[1] / 'data_scripts'
 

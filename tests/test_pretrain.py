@@ -2,7 +2,9 @@
 import csv, json
 import pytest, torch
 from sslseg.core import SSLSegError
-from sslseg.pretrain import pretrain, cli_pretrain, make_task, parse_opts, pretext_dataset, TASKS
+from sslseg.train import pretrain, make_task, pretext_dataset
+from sslseg.tasks import TASKS
+from sslseg.run.cli import cli_pretrain, parse_opts
 
 
 def test_tiny_run(tmp_path):
@@ -27,7 +29,7 @@ def test_tiny_run(tmp_path):
     assert len(rows) == 2 and {'train_loss', 'train_acc', 'epoch', 'step'} <= set(rows[0])
     assert json.load(open(out / 'summary.json'))['final_loss'] == pytest.approx(float(rows[-1]['train_loss']))
     # the backbone's weights load strictly into a backbone rebuilt from the meta
-    from sslseg.backbones import backbone_from_config
+    from sslseg.models import backbone_from_config
     p = meta['backbone_prefix']
     fresh = backbone_from_config(meta['backbone'])
     fresh.load_state_dict({k[len(p):]: v for k, v in ck['model'].items() if k.startswith(p)})

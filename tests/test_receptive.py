@@ -4,8 +4,9 @@ import pytest, torch
 from torch import nn
 import torch.nn.functional as F
 from sslseg.core import SSLSegError
-from sslseg.backbones import BACKBONES, build_backbone
-from sslseg.receptive import (receptive_fields, gradient_rf, all_paths_copy, effective_rf, erf_radius, cli_rf,
+from sslseg.models import BACKBONES, build_backbone
+from sslseg.run.cli import cli_rf
+from sslseg.models import (receptive_fields, gradient_rf, all_paths_copy, effective_rf, erf_radius,
                               Axis, conv_axis, conv_transpose_axis, union_axis)
 
 pytestmark = pytest.mark.usefixtures('one_thread')   # tiny tensors: one intra-op thread (see conftest)

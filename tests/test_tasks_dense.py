@@ -7,9 +7,9 @@ import torch.nn.functional as F
 import skimage.color, skimage.data, skimage.filters
 from torch.utils.data import DataLoader
 
-from sslseg.task import TASKS, images_of
-from sslseg.erfnet import ERFNet
-from sslseg.tasks_dense import (rgb_to_lab, lab_to_rgb, rgb_to_hsv, hsv_to_rgb, rgb_to_gray, window_hist, hist_kl,
+from sslseg.tasks import TASKS, images_of
+from sslseg.models import ERFNet
+from sslseg.tasks import (rgb_to_lab, lab_to_rgb, rgb_to_hsv, hsv_to_rgb, rgb_to_gray, window_hist, hist_kl,
                                 gray_levels, multiotsu_thresholds, otsu_labels, nt_xent, kmeans_labels, random_boxes,
                                 crop_flip, gaussian_blur, ColorizeTask, ColorHistTask, OtsuTask, SimCLRTask, ClusterTask,
                                 SupervisedClassTask, SimCLRAugment, image_folder)
@@ -209,7 +209,7 @@ def test_cluster_teacher_from_other_backbone():
 # ---------------------------------------------------------------- all tasks: config, models on other backbones
 @pytest.mark.parametrize('name', ['colorize', 'colorize_hist', 'otsu', 'simclr', 'cluster', 'supervised_cls'])
 def test_config_round_trip_and_backbone(name):
-    from sslseg.backbones import build_backbone
+    from sslseg.models import build_backbone
     cls = TASKS[name]
     t = cls(num_classes=3) if name == 'supervised_cls' else cls(k=3) if name == 'cluster' else cls()
     assert cls(**t.config()).config() == t.config()
@@ -237,7 +237,7 @@ def test_supervised_folder(tmp_path):
 
 # ---------------------------------------------------------------- slow: each task trains and beats a trivial baseline
 def _fit(task, train, valid, steps, lr=2e-3, bs=16):
-    from sslseg.learner import Learner
+    from sslseg.train import Learner
     torch.manual_seed(0)
     model = task.build_model(ERFNet())
     learn = Learner(model, task, DataLoader(train, batch_size=bs, shuffle=True, drop_last=True),

@@ -3,9 +3,9 @@ import math
 import pytest, torch
 import torch.nn.functional as F
 from sslseg.core import SSLSegError
-from sslseg.erfnet import ERFNet
-from sslseg.task import TASKS
-from sslseg.tasks_patch import (crop_boxes, color_jitter, tile_normalize, to_gray, rotate_groups, permutation_set, hamming_stats, grid_tiles,
+from sslseg.models import ERFNet
+from sslseg.tasks import TASKS
+from sslseg.tasks import (crop_boxes, color_jitter, tile_normalize, to_gray, rotate_groups, permutation_set, hamming_stats, grid_tiles,
                                 to_patches, from_patches, RotationTask, JigsawTask, JigsawPPTask, FCNJigsawTask, RelativePatchTask, NEIGHBOURS)
 
 
@@ -165,7 +165,7 @@ def test_relative_patch_targets():
 
 @pytest.mark.parametrize('arch', ['erfnet', 'mobilenetv2_fcn'])
 def test_models_on_backbones(arch):
-    from sslseg.backbones import build_backbone
+    from sslseg.models import build_backbone
     x = torch.rand(2, 3, 40, 50)
     bb = build_backbone(arch)
     for task, shape in [(RotationTask(size=32), (2, 4)), (JigsawTask(n_perms=20, crop_size=48, tile=16, hidden=32), (2, 20)),
@@ -214,7 +214,7 @@ def scenes():
 
 def _train(task, scenes, steps, bs, lr=2e-3):
     from torch.utils.data import DataLoader
-    from sslseg.learner import Learner
+    from sslseg.train import Learner
     torch.manual_seed(0)
     model = task.build_model(ERFNet(drop1=0., drop2=0.))
     tr, va = scenes

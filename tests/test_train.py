@@ -3,10 +3,10 @@ import json
 import torch
 from torch.utils.data import DataLoader
 from sslseg.data import get_dataset, label_histogram
-from sslseg.erfnet import ERFNet
-from sslseg.learner import Learner, Callback
-from sslseg.segment import train_segmentation
-from sslseg.task import SegmentationTask, confusion_matrix, seg_metrics
+from sslseg.models import ERFNet
+from sslseg.train import Learner, Callback
+from sslseg.train import train_segmentation
+from sslseg.tasks import SegmentationTask, confusion_matrix, seg_metrics
 
 def test_short_synthetic_run_beats_chance(tmp_path):
     r = train_segmentation('synthetic', out=tmp_path, epochs=6, batch_size=8, size=(48, 64), n_train=96, n_val=24,
