@@ -17,7 +17,7 @@ def test_tiny_run(tmp_path):
     assert meta['task']['name'] == 'jigsaw' and meta['task']['config']['n_perms'] == 12
     assert meta['backbone']['arch'] == 'erfnet' and meta['backbone_prefix'] == 'backbone.'
     assert (meta['step'], meta['epoch']) == (4, 2)
-    assert meta['pretrain']['data'] == 'synthetic' and meta['pretrain']['snapshots'] == [1, 3]
+    assert meta['pretrain']['data']['name'] == 'synthetic' and meta['pretrain']['snapshots'] == [1, 3]
     for s in (1, 3):
         sn = torch.load(out / 'snapshots' / f'param_at_{s}.pt', weights_only=True)
         assert sn['meta']['step'] == s and sn['meta']['task'] == meta['task']
@@ -58,14 +58,14 @@ def test_bad_options(tmp_path):
         cli_pretrain(['--task', 'rotation', '--steps', '1', '--out', str(tmp_path / 'a'), '--opt', 'bogus=3'])
     with pytest.raises(SSLSegError, match='key=value'):
         cli_pretrain(['--task', 'rotation', '--steps', '1', '--out', str(tmp_path / 'a'), '--opt', 'bogus'])
-    with pytest.raises(SSLSegError, match='exactly one'): pretrain('rotation', out=tmp_path / 'a', progress=False)
+    with pytest.raises(SSLSegError, match='exactly one'): pretrain('rotation', steps=None, out=tmp_path / 'a', progress=False)
     with pytest.raises(SSLSegError, match='exactly one'): pretrain('rotation', steps=2, epochs=1, out=tmp_path / 'a', progress=False)
     with pytest.raises(SSLSegError, match='after the last training step'):
         pretrain('rotation', n=4, size=(32, 32), steps=2, batch_size=2, snapshots=(3,), out=tmp_path / 'a', progress=False)
     with pytest.raises(SSLSegError, match='unknown data'): pretext_dataset('imagenet')
     with pytest.raises(SSLSegError): pretrain('rotation', data='folder', root=tmp_path / 'missing', steps=1, out=tmp_path / 'a', progress=False)
     with pytest.raises(SSLSegError): pretrain('rotation', backbone='lenet', n=4, steps=1, out=tmp_path / 'a', progress=False)
-    with pytest.raises(SystemExit): cli_pretrain(['--task', 'rotation', '--steps', '1', '--epochs', '1', '--out', str(tmp_path / 'a')])
+    with pytest.raises(SSLSegError, match='exactly one'): cli_pretrain(['--task', 'rotation', '--steps', '1', '--epochs', '1', '--out', str(tmp_path / 'a')])
     assert not (tmp_path / 'a').exists()                         # nothing written by a refused run
 
 

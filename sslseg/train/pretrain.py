@@ -4,21 +4,20 @@
 
 # %% ../../nbs/train/01_pretrain.ipynb #2786a087
 from __future__ import annotations
-import argparse, importlib, importlib.util, inspect, json, time
+import inspect, time
 from pathlib import Path
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, seed_everything, atomic_json
-from ..tasks.base import TASKS, Task
+from ..config import PretrainConfig, PRETRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
+from ..tasks import TASKS, Task
 from .learner import Learner, Callback
-from ..models.backbones import build_backbone, BACKBONES
+from ..models import build_backbone
 from .. import data as D
-import sslseg.tasks.patch
-if importlib.util.find_spec('sslseg.tasks.dense') is not None: importlib.import_module('sslseg.tasks.dense')
 
 # %% auto #0
-__all__ = ['PRETRAIN_DATA', 'task_options', 'make_task', 'pretext_dataset', 'Snapshots', 'pretrain']
+__all__ = ['PRETRAIN_DATA', 'task_options', 'make_task', 'pretext_dataset', 'Snapshots', 'pretrain_config', 'pretrain']
 
 # %% ../../nbs/train/01_pretrain.ipynb #c0820268
 def task_options(cls) -> dict:
@@ -38,7 +37,7 @@ def make_task(name: str, **kwargs) -> Task:
     except (TypeError, ValueError) as e: raise SSLSegError(f"bad options for task {name!r}: {e}", None, f"valid options: {', '.join(opts)}") from None
 
 # %% ../../nbs/train/01_pretrain.ipynb #8b4e31db
-PRETRAIN_DATA = ('synthetic', 'camvid', 'folder', 'cityscapes', 'voc')
+PRETRAIN_DATA = D.DATASETS
 
 def pretext_dataset(data: str = 'synthetic', root=None, size=None, n: int | None = None, seed: int = 0, task: Task | None = None):
     "Training images for a pretext task: float [0, 1] tensors (3, H, W), no augmentation, no normalisation."
@@ -71,41 +70,48 @@ def _module_prefix(model: nn.Module, sub: nn.Module) -> str:
         if m is sub: return f"{name}." if name else ''
     raise SSLSegError("the task's model does not contain the backbone", None, "a task's build_model must keep the backbone as a submodule")
 
-def pretrain(task, backbone='erfnet', data: str = 'synthetic', root=None, steps: int | None = None, epochs: int | None = None,
-             batch_size: int = 16, size=None, out='runs/pretrain', snapshots=(), seed: int = 0, lr: float = 5e-4, num_workers: int = 0,
-             device=None, n: int | None = None, progress: bool = True, backbone_kwargs: dict | None = None, task_opts: dict | None = None,
-             **task_kwargs) -> dict:
-    "Pretrain `backbone` on pretext `task` over the `data` images; checkpoints, snapshots and log in `out`; returns a summary."
-    if (steps is None) == (epochs is None): raise SSLSegError("give exactly one of steps and epochs", None, "e.g. --steps 1000 or --epochs 10")
-    if (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
-        raise SSLSegError(f"steps/epochs must be >= 1 (got steps={steps}, epochs={epochs})", None, "pass a positive number")
-    if batch_size < 1: raise SSLSegError(f"batch size must be >= 1, got {batch_size}", None, "pass --batch-size 8 or more")
-    seed_everything(seed)
-    task_kwargs = {**(task_opts or {}), **task_kwargs}
+def pretrain_config(cfg: PretrainConfig | None = None, task=None, **kw) -> tuple[PretrainConfig, dict]:
+    "The config of a pretext run from `cfg` and keyword shortcuts; other keywords are returned as task options."
+    cfg = cfg or PretrainConfig()
+    short = {k: v for k, v in kw.items() if k in PRETRAIN_SHORTCUTS}
+    if 'epochs' in short and 'steps' not in short: short['steps'] = None
+    if 'steps' in short and 'epochs' not in short: short['epochs'] = None
+    cfg = with_shortcuts(cfg, PRETRAIN_SHORTCUTS, **short)
+    if isinstance(task, str): cfg = with_shortcuts(cfg, {'task': 'task'}, task=task)
+    if (cfg.run.steps is None) == (cfg.run.epochs is None):
+        raise SSLSegError("give exactly one of steps and epochs", None, "e.g. --steps 1000 or --epochs 10")
+    return cfg.validate(), {k: v for k, v in kw.items() if k not in PRETRAIN_SHORTCUTS}
+
+def pretrain(task=None, cfg: PretrainConfig | None = None, backbone: nn.Module | None = None, **kw) -> dict:
+    "Pretrain a backbone on pretext `task` (name or `Task`); checkpoints, snapshots, log and config in `cfg.run.out`."
+    if isinstance(backbone, str): kw['backbone'], backbone = backbone, None
+    cfg, extra = pretrain_config(cfg, task, **kw)
+    r, d = cfg.run, cfg.data
+    seed_everything(r.seed)
     if isinstance(task, Task):
-        if task_kwargs: raise SSLSegError("task options given with a Task object", None, "configure the Task in its constructor instead")
-    else: task = make_task(task, **task_kwargs)
-    ds = pretext_dataset(data, root, size, n=n, seed=seed, task=task)
-    if len(ds) == 0: raise SSLSegError("no training images", root, "check --data/--root")
+        if extra or cfg.task_options: raise SSLSegError("task options given with a Task object", None, "configure the Task in its constructor instead")
+    else: task = make_task(cfg.task, **{**cfg.task_options, **extra})
+    ds = pretext_dataset(d.name, d.root, d.size, n=d.n_train, seed=r.seed, task=task)
+    if len(ds) == 0: raise SSLSegError("no training images", d.root, "check --data/--root")
     if hasattr(task, "prepare"): ds = task.prepare(ds)   # e.g. cluster: (image, pseudo-label) pairs
-    bb = backbone if isinstance(backbone, nn.Module) else build_backbone(backbone, **(backbone_kwargs or {}))
+    bb = backbone if backbone is not None else build_backbone(cfg.model.backbone, **cfg.model.options)
     model = task.build_model(bb)
-    bs = min(batch_size, len(ds))
-    dl = DataLoader(ds, batch_size=bs, shuffle=True, drop_last=len(ds) > bs, num_workers=num_workers)
-    total = steps if steps is not None else epochs * len(dl)
-    snaps = Snapshots(snapshots)
+    bs = min(r.batch_size, len(ds))
+    dl = DataLoader(ds, batch_size=bs, shuffle=True, drop_last=len(ds) > bs, num_workers=d.workers)
+    total = r.steps if r.steps is not None else r.epochs * len(dl)
+    snaps = Snapshots(cfg.snapshots)
     if snaps.steps and snaps.steps[-1] > total:
         raise SSLSegError(f"snapshot step {snaps.steps[-1]} is after the last training step {total}", None, "choose snapshot steps <= the run's total steps")
-    out = Path(out)
-    run = dict(task=task.name, backbone=bb.config.get('arch'), data=data, root=None if root is None else str(root), steps=steps, epochs=epochs,
-               batch_size=bs, size=None if size is None else list(size), seed=seed, lr=lr, snapshots=snaps.steps)
-    meta = dict(backbone=dict(bb.config), backbone_prefix=_module_prefix(model, bb), pretrain=run)
-    learn = Learner(model, task, dl, lr=lr, epochs=epochs or 1, max_steps=steps, out=out, cbs=[snaps], device=device, seed=seed,
-                    progress=progress, meta=meta, num_workers=num_workers)
+    out = Path(r.out)
+    resolved = dict(to_dict(cfg), task=task.name, task_options=task.config())
+    meta = dict(backbone=dict(bb.config), backbone_prefix=_module_prefix(model, bb), pretrain=resolved, config=resolved)
+    learn = Learner(model, task, dl, optim=cfg.optim, schedule=cfg.schedule, run=r, cbs=[snaps], meta=meta)
+    if learn.is_main: save_config(cfg, out / 'config.yaml')
     t0 = time.perf_counter(); hist = learn.fit(); dt = time.perf_counter() - t0
     last = hist[-1] if hist else {}
-    res = dict(run, out=str(out), checkpoint=str(out / 'last.pt'), log=str(out / 'log.csv'), step=learn.step, epoch=learn.epoch,
-               metric=task.main_metric, final_loss=last.get('train_loss'), final_metric=last.get(f'train_{task.main_metric}'),
-               time_s=dt, snapshot_files=[str(out / snaps.path(s)) for s in snaps.saved], history=hist)
+    res = dict(task=task.name, backbone=bb.config.get('arch'), data=d.name, batch_size=bs, out=str(out), checkpoint=str(out / 'last.pt'),
+               log=str(out / 'log.csv'), step=learn.step, epoch=learn.epoch, metric=task.main_metric, final_loss=last.get('train_loss'),
+               final_metric=last.get(f'train_{task.main_metric}'), time_s=dt, snapshot_files=[str(out / snaps.path(s)) for s in snaps.saved],
+               config=resolved, history=hist)
     atomic_json(res, out / 'summary.json')
     return res

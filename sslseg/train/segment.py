@@ -4,18 +4,19 @@
 
 # %% ../../nbs/train/02_segment.ipynb #19e5a880
 from __future__ import annotations
-import json, time
+import multiprocessing, time
 from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
-from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device
+from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
+from ..config import TrainConfig, TRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
 from ..data import get_dataset, labeled_subset, class_weights, IMAGENET_MEAN, IMAGENET_STD
-from ..tasks.base import SegmentationTask, seg_metrics
-from .learner import Learner, evaluate
-from ..core import load_checkpoint
+from ..models import build_backbone
+from ..tasks import SegmentationTask, seg_metrics
+from .learner import Learner, evaluate, PlateauStop
 
 # %% auto #0
-__all__ = ['denormalize', 'colorize', 'prediction_figure', 'build_model', 'train_segmentation']
+__all__ = ['denormalize', 'colorize', 'prediction_figure', 'train_config', 'train_segmentation']
 
 # %% ../../nbs/train/02_segment.ipynb #3c2da30a
 def denormalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
@@ -47,56 +48,68 @@ def prediction_figure(model, ds, idxs=range(4), device=None, normalized: bool = 
     return fig
 
 # %% ../../nbs/train/02_segment.ipynb #e8bf1cd6
-def build_model(backbone: str = 'erfnet', num_classes: int = 12, **kw):
-    "A segmentation backbone by name (ERFNet here; all of `sslseg.models.backbones` when available)."
-    try:
-        from sslseg.models.backbones import build_backbone
-        return build_backbone(backbone, num_classes=num_classes, **kw)
-    except ImportError:
-        if backbone != 'erfnet': raise SSLSegError(f"unknown backbone {backbone!r}", None, "use erfnet")
-        from sslseg.models.erfnet import ERFNet
-        return ERFNet(num_classes, **kw)
+def train_config(cfg: TrainConfig | None = None, **kw) -> TrainConfig:
+    "The resolved, validated config of a segmentation run from `cfg` and keyword shortcuts."
+    cfg = with_shortcuts(cfg or TrainConfig(), TRAIN_SHORTCUTS, **kw)
+    cfg.data = cfg.data.resolved()
+    return cfg.validate()
 
-def train_segmentation(data: str = 'synthetic', root=None, out='runs/seg', labeled_fraction=1.0, epochs: int = 10,
-                       batch_size: int = 8, size=None, seed: int = 0, lr: float = 5e-4, augment: bool = True,
-                       weighted: bool = True, backbone: str = 'erfnet', init=None, n_train: int | None = None,
-                       n_val: int | None = None, num_workers: int = 0, device=None, resume: bool = False,
-                       progress: bool = True, max_steps: int | None = None, n_show: int = 4) -> dict:
-    "Train a segmentation model and evaluate it on the val split; writes metrics.json, log.csv, checkpoints, predictions.png."
-    t0 = time.perf_counter()
-    seed_everything(seed)
-    out = Path(out)
-    size = tuple(size) if size is not None else None
-    train_ds = get_dataset(data, root, 'train', size=size, augment=augment, n=n_train, seed=seed)
-    val_ds = get_dataset(data, root, 'val', size=size, augment=False, n=n_val, seed=seed)
-    if len(val_ds) == 0: raise SSLSegError("the val split is empty", root, "add images to the val split")
+def _workers(n: int) -> int: return 0 if multiprocessing.current_process().daemon else n   # daemonic processes cannot fork loaders
+
+def _datasets(cfg: TrainConfig):
+    d, seed = cfg.data, cfg.run.seed
+    size = tuple(d.size) if d.size else None
+    train_ds = get_dataset(d.name, d.root, 'train', size=size, augment=d.augment, n=d.n_train, seed=seed)
+    val_ds = get_dataset(d.name, d.root, 'val', size=size, augment=False, n=d.n_val, seed=seed)
+    if len(val_ds) == 0: raise SSLSegError("the val split is empty", d.root, "add images to the val split")
     for ds in (train_ds, val_ds):   # check every file before spending an epoch (unreadable, size mismatch, bad labels)
         if getattr(ds, 'files', None): ds.validate()
-    train_sub = labeled_subset(train_ds, labeled_fraction, seed)
-    w = class_weights(train_sub) if weighted else None
+    sub = labeled_subset(train_ds, d.labeled_fraction, seed if d.subset_seed is None else d.subset_seed)
+    return train_ds, sub, val_ds
+
+def _holdout(sub, share: float, seed: int):
+    "Split the labeled subset into (train, held-out) by seed, for the plateau schedule."
+    g = torch.Generator().manual_seed(seed + 7)
+    idx = torch.randperm(len(sub), generator=g).tolist(); k = max(1, round(share * len(sub)))
+    if len(sub) - k < 1: raise SSLSegError(f"too few labeled images ({len(sub)}) to hold out {share:.0%}", None, "use more labels or another schedule")
+    return torch.utils.data.Subset(sub, idx[k:]), torch.utils.data.Subset(sub, idx[:k])
+
+def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw) -> dict:
+    "Train a segmentation model and evaluate it on the val split; writes config.yaml, metrics.json, log.csv, checkpoints, predictions.png."
+    t0 = time.perf_counter()
+    cfg = train_config(cfg, **kw)
+    r, out = cfg.run, Path(cfg.run.out)
+    if (out / 'metrics.json').is_file() and not r.resume:
+        raise SSLSegError("the output folder already holds a finished run", out, "pass another --out, or --resume to continue it")
+    seed_everything(r.seed)
+    train_ds, train_sub, val_ds = _datasets(cfg)
+    w = class_weights(train_sub) if cfg.optim.class_weights else None
     task = SegmentationTask(train_ds.num_classes, train_ds.ignore_index, w, list(train_ds.classes))
-    model = build_model(backbone, train_ds.num_classes)
-    if init is not None: load_checkpoint(init, model, strict=False)
-    config = dict(data=data, root=str(root) if root else None, labeled_fraction=str(labeled_fraction), n_labeled=len(train_sub),
-                  epochs=epochs, batch_size=batch_size, size=list(size) if size else None, seed=seed, lr=lr, augment=augment,
-                  weighted=weighted, backbone=backbone, init=str(init) if init else None)
-    learn = Learner(model, task, DataLoader(train_sub, batch_size, num_workers=num_workers, drop_last=len(train_sub) > batch_size),
-                    DataLoader(val_ds, batch_size, num_workers=num_workers), lr=lr, epochs=epochs, max_steps=max_steps, out=out,
-                    seed=seed, device=device, progress=progress, resume=resume,
-                    meta={'classes': list(train_ds.classes), 'ignore_index': train_ds.ignore_index, 'run': config})
+    model = build_backbone(cfg.model.backbone, num_classes=train_ds.num_classes, **cfg.model.options)
+    if cfg.model.init is not None: load_checkpoint(cfg.model.init, model)
+    report, extra = setup(model, cfg) if setup is not None else (None, [])
+    cbs, fit_sub = list(cbs) + list(extra), train_sub
+    if cfg.schedule.name == 'plateau':
+        fit_sub, held = _holdout(train_sub, cfg.schedule.holdout, r.seed)
+        cbs.append(PlateauStop(DataLoader(held, r.batch_size)))
+    nw, bs = _workers(cfg.data.workers), r.batch_size
+    resolved = to_dict(cfg)
+    meta = {'classes': list(train_ds.classes), 'ignore_index': train_ds.ignore_index, 'config': resolved, 'transfer_report': report}
+    learn = Learner(model, task, DataLoader(fit_sub, bs, num_workers=nw, drop_last=len(fit_sub) > bs), DataLoader(val_ds, bs, num_workers=nw),
+                    optim=cfg.optim, schedule=cfg.schedule, run=r, cbs=cbs, meta=meta)
+    if learn.is_main: save_config(cfg, out / 'config.yaml')
     t_fit = time.perf_counter(); learn.fit(); t_fit = time.perf_counter() - t_fit
-    best = out / 'best.pt'
-    if best.is_file(): load_checkpoint(best, learn.raw_model)
+    if (out / 'best.pt').is_file(): load_checkpoint(out / 'best.pt', learn.raw_model)
     # every process takes part in the final evaluation (it is sharded and summed under DDP); only rank 0 writes
-    _, state = evaluate(learn.raw_model, task, DataLoader(val_ds, batch_size, num_workers=num_workers), device=learn.device)
+    _, state = evaluate(learn.raw_model, task, DataLoader(val_ds, bs, num_workers=nw), device=learn.device)
     if not learn.is_main: return {}
     m = seg_metrics(state['cm'].cpu(), list(train_ds.classes))
-    res = {'miou': m['miou'], 'iou': m['iou'], 'pixel_acc': m['pixel_acc'], 'split': 'val', 'n_val': len(val_ds),
+    res = {'miou': m['miou'], 'iou': m['iou'], 'pixel_acc': m['pixel_acc'], 'split': 'val', 'n_val': len(val_ds), 'n_labeled': len(train_sub),
            'best_epoch': max(learn.history, key=lambda h: h.get('valid_miou', -1))['epoch'] if learn.history else None,
-           'epochs_run': learn.epoch, 'train_seconds': round(t_fit, 1), 'total_seconds': None, 'config': config}
+           'epochs_run': learn.epoch, 'train_seconds': round(t_fit, 1), 'total_seconds': None, 'config': resolved, 'transfer_report': report}
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
-    fig = prediction_figure(learn.raw_model, val_ds, range(n_show), device=learn.device)
+    fig = prediction_figure(learn.raw_model, val_ds, range(r.n_show), device=learn.device)
     atomic_write(out / 'predictions.png', lambda p: fig.savefig(p, dpi=80, format='png')); plt.close(fig)
     res['total_seconds'] = round(time.perf_counter() - t0, 1)
     atomic_json(res, out / 'metrics.json')
