@@ -87,3 +87,58 @@ def test_bad_results_are_not_overwritten(tmp_path):
     root = fake_camvid(tmp_path / 'cv'); (root / 'val' / 'f0.png').write_bytes(b'junk')
     assert sslseg(*TRAIN, '--root', root, '--out', out).returncode == 2
     assert json.load(open(out / 'metrics.json')) == {'miou': 0.5}
+
+def test_zero_batch_and_zero_epochs_are_one_line_errors(tmp_path):
+    for flag, fix in (('--batch-size', '--batch-size 8'), ('--epochs', '--epochs 1')):
+        r = sslseg('train', '--n-train', '4', '--n-val', '2', '--size', '32', '48', flag, '0', '--out', tmp_path / 'o', '--quiet')
+        assert_one_line_error(r, fix)
+        assert not (tmp_path / 'o').exists()
+
+def test_config_file_reproduces_and_unknown_key_is_one_line(tmp_path):
+    base = ['train', '--n-train', '6', '--n-val', '2', '--size', '32', '48', '--epochs', '1', '--batch-size', '3', '--workers', '0', '--quiet']
+    assert sslseg(*base, '--out', tmp_path / 'a').returncode == 0
+    r = sslseg('train', '--config', tmp_path / 'a' / 'config.yaml', '--out', tmp_path / 'b', '--quiet')
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, b = (json.load(open(tmp_path / x / 'metrics.json')) for x in 'ab')
+    assert a['miou'] == b['miou'] and a['iou'] == b['iou']
+    (tmp_path / 'bad.yaml').write_text('optim:\n  lrr: 0.1\n')
+    assert_one_line_error(sslseg('train', '--config', tmp_path / 'bad.yaml', '--out', tmp_path / 'c'), "'lrr'", 'bad.yaml')
+
+def _flags(text: str) -> set:
+    import re
+    return set(re.findall(r'(?<![\w-])--[a-z][a-z0-9-]*', text))
+
+def test_every_flag_named_in_the_library_exists():
+    "Each `--flag` that a message, fix text or docstring in sslseg/ names is accepted by some sslseg subcommand."
+    import ast, contextlib, io
+    import sslseg
+    from sslseg.run.cli import COMMANDS, main
+    known = set()
+    for cmd in COMMANDS:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), pytest.raises(SystemExit): main([cmd, '--help'])
+        known |= _flags(buf.getvalue())
+    external = {'--nproc-per-node', '--flags', '--runslow', '--help'}   # torchrun, nbdev_test, pytest
+    named = {}
+    for f in Path(sslseg.__file__).parent.rglob('*.py'):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for fl in _flags(node.value): named.setdefault(fl, f.name)
+    missing = {fl: where for fl, where in named.items() if fl not in known | external}
+    assert not missing, missing
+
+def test_sigkill_then_resume_gives_the_same_metrics(tmp_path):
+    "A run killed with SIGKILL after its first epoch and resumed ends with the metrics of an uninterrupted run."
+    import os, signal, time
+    base = ['train', '--n-train', '12', '--n-val', '4', '--size', '32', '48', '--epochs', '3', '--batch-size', '4', '--workers', '2', '--quiet']
+    assert sslseg(*base, '--out', tmp_path / 'straight').returncode == 0
+    exe = shutil.which('sslseg') or str(Path(sys.executable).parent / 'sslseg')
+    p = subprocess.Popen([exe, *base, '--out', str(tmp_path / 'killed')], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last, t0 = tmp_path / 'killed' / 'last.pt', time.time()
+    while not last.exists() and p.poll() is None and time.time() - t0 < 240: time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert not (tmp_path / 'killed' / 'metrics.json').exists()
+    r = sslseg(*base, '--out', tmp_path / 'killed', '--resume')
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, b = (json.load(open(tmp_path / x / 'metrics.json')) for x in ('straight', 'killed'))
+    assert a['miou'] == b['miou'] and a['iou'] == b['iou']

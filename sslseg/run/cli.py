@@ -81,7 +81,7 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument('--no-class-weights', dest='weighted', action='store_const', const=False, default=None, help='plain cross-entropy')
     p.add_argument('--n-train', type=int, default=None, help='synthetic: number of train scenes (default 300)')
     p.add_argument('--n-val', type=int, default=None, help='synthetic: number of val scenes (default 60)')
-    p.add_argument('--max-steps', dest='steps', type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument('--max-steps', dest='steps', type=int, default=None, help='same as --steps')
     return p
 
 def cli_train(argv=None) -> int:
@@ -156,10 +156,10 @@ def _pretrain_parser() -> argparse.ArgumentParser:
     p.add_argument('--data', default=None, choices=DATASETS, help="image source (default synthetic)")
     p.add_argument('--snapshots', type=int, nargs='*', default=None, metavar='N', help="also keep the weights after these steps (PARAM-AT-N)")
     p.add_argument('--n', type=int, default=None, help="number of synthetic images (data=synthetic)")
-    p.add_argument('--num-workers', dest='workers', type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument('--num-workers', dest='workers', type=int, default=None, help='same as --workers')
     p.add_argument('--opt', action='append', default=[], metavar='KEY=VALUE', help="task option (repeatable)")
     p.add_argument('--backbone-opt', action='append', default=[], metavar='KEY=VALUE', help="backbone builder option (repeatable)")
-    p.add_argument('--no-progress', dest='progress', action='store_const', const=False, default=None, help=argparse.SUPPRESS)
+    p.add_argument('--no-progress', dest='progress', action='store_const', const=False, default=None, help='same as --quiet')
     return p
 
 def cli_pretrain(argv=None) -> int:
