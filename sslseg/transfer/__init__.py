@@ -1,0 +1,2 @@
+"Transfer stages from pretext checkpoints into segmentation models (notebooks `nbs/transfer/`)."
+from .load import *
