@@ -1,2 +1,3 @@
 "Transfer stages from pretext checkpoints into segmentation models (notebooks `nbs/transfer/`)."
 from .load import *
+from .freeze import *

@@ -250,13 +250,13 @@ class TransferSpec:
         out += [(p, c) for p, c in (('encoder', self.encoder), ('decoder', self.decoder)) if c]
         return out + [(p, c) for p, c in self.layers.items()]
 
-# %% ../../nbs/transfer/00_load.ipynb #67643767
-TRANSFER_STEPS: list = []
+# %% ../../nbs/transfer/00_load.ipynb #b84dc8fd
+TRANSFER_STEPS: dict = {}
 
 def transfer_step(order: int):
-    "Decorator: register `fn(model, spec, report)` as a stage of `apply_transfer`, run in `order`."
+    "Decorator: register `fn(model, spec, report)` (by its name; re-registering replaces) as a stage of `apply_transfer`, run in `order`."
     def deco(fn):
-        TRANSFER_STEPS.append((order, fn)); TRANSFER_STEPS.sort(key=lambda t: t[0])
+        TRANSFER_STEPS[fn.__name__] = (order, fn)
         return fn
     return deco
 
@@ -274,7 +274,7 @@ def apply_transfer(model, spec: TransferSpec | dict, verbose: bool = False) -> T
     loaded = [u for u, r in report.units.items() if r['loaded']]
     if reset_bn(m, loaded, spec.reset_bn):
         for u in loaded: report.action(u, f'bn {spec.reset_bn} reset')
-    for _, fn in TRANSFER_STEPS: fn(m, spec, report)
+    for _, fn in sorted(TRANSFER_STEPS.values(), key=lambda t: t[0]): fn(m, spec, report)
     report.extra['spec'] = spec.to_dict()
     if verbose: print(report)
     return report
