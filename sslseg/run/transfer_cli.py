@@ -37,6 +37,7 @@ def add_transfer_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     g.add_argument('--reset-bn', default=None, choices=BN_RESET, help='reset batch norm of the loaded layers (stats, or stats and affine)')
     g.add_argument('--gray-to-rgb', action='store_const', const=True, default=None, help='first layer trained on gray input -> RGB (Larsson et al.)')
     g.add_argument('--learn-blocks', default=None, metavar='SETTING', help="Yang et al.'s setting: learned blocks, e.g. block345 (others frozen)")
+    g.add_argument('--freeze', default=None, metavar='RANGE', help='freeze these layers, e.g. layer1-7')
     g.add_argument('--learned-init', default=None, choices=['finetune', 'random'], help='learned blocks from the checkpoint or random')
     g.add_argument('--unfreeze-epoch', type=int, default=None, metavar='N', help='intermediary stage: encoder frozen for N epochs')
     g.add_argument('--energy-keep', type=float, default=None, metavar='F', help='keep this fraction of highest-energy maps per conv')

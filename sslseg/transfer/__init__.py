@@ -3,3 +3,4 @@ from .load import *
 from .freeze import *
 from .reinit import *
 from .probes import *
+from .widgets import *

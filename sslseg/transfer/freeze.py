@@ -99,9 +99,10 @@ def _freeze_step(model, spec: TransferSpec, report: TransferReport):
             lu = [u for b in learned for u in blocks[b]]
             reset_units(model, lu)
             for u in lu: report.action(u, 're-initialised (random)')
-        if frozen:
-            freeze_units(model, frozen); report.callbacks.append(FrozenBN(frozen))
-            for u in frozen: report.action(u, 'frozen')
+    if spec.freeze: frozen += [u for u in parse_units(model, spec.freeze) if u not in frozen]
+    if frozen:
+        freeze_units(model, frozen); report.callbacks.append(FrozenBN(frozen))
+        for u in frozen: report.action(u, 'frozen')
     if spec.unfreeze_epoch:
         inter = [u for u in parse_units(model, 'encoder') if u not in frozen]
         freeze_units(model, inter); report.callbacks.append(Intermediary(inter, spec.unfreeze_epoch))

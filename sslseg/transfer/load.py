@@ -212,6 +212,7 @@ class TransferSpec:
     reset_bn: str = 'none'             # 'none' | 'stats' | 'all' on the loaded units
     gray_to_rgb: bool = False          # first layer trained on gray -> RGB (Larsson et al.)
     learn_blocks: str | None = None    # Yang et al.: 'block345' learns blocks 3-5, freezes 1-2
+    freeze: str | None = None          # units frozen (any granularity), e.g. 'layer1-7'
     learned_init: str = 'finetune'     # 'finetune' (from the checkpoint) | 'random' (re-initialised) learned blocks
     unfreeze_epoch: int | None = None  # intermediary stage: encoder frozen for this many epochs
     energy_keep: float | None = None   # keep this fraction of highest-energy feature maps per conv
