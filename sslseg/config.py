@@ -42,7 +42,6 @@ class ModelConfig:
     "The network and where its weights start."
     backbone: str = 'erfnet'          # a name of sslseg.models.BACKBONES
     options: dict = field(default_factory=dict)   # keyword arguments of the backbone builder
-    init: str | None = None           # checkpoint whose matching weights initialise the model (see sslseg.transfer for more)
 
 @dataclass
 class OptimConfig:
@@ -108,7 +107,7 @@ class TrainConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     run: RunConfig = field(default_factory=RunConfig)
     recipe: str | None = None         # the recipe its optimisation values came from (informative once resolved)
-    transfer: dict | None = None      # a sslseg.transfer.TransferSpec as a dict
+    transfer: dict | None = None      # how pretrained weights enter the model: a sslseg.transfer.TransferSpec as a dict
 
     def validate(self) -> TrainConfig:
         _validate_common(self); return self
@@ -226,11 +225,11 @@ def apply_recipe(cfg, name: str | None, keep: dict | None = None):
 # %% ../nbs/01_config.ipynb #256397e5
 TRAIN_SHORTCUTS = dict(data='data.name', root='data.root', size='data.size', labeled_fraction='data.labeled_fraction',
                        subset_seed='data.subset_seed', n_train='data.n_train', n_val='data.n_val', augment='data.augment',
-                       num_workers='data.workers', workers='data.workers', backbone='model.backbone', init='model.init',
+                       num_workers='data.workers', workers='data.workers', backbone='model.backbone',
                        lr='optim.lr', weighted='optim.class_weights', epochs='run.epochs', steps='run.steps', max_steps='run.steps',
                        batch_size='run.batch_size', seed='run.seed', out='run.out', device='run.device', resume='run.resume',
                        progress='run.progress', n_show='run.n_show', recipe='recipe', transfer='transfer')
-PRETRAIN_SHORTCUTS = {**{k: v for k, v in TRAIN_SHORTCUTS.items() if k not in ('n_val', 'labeled_fraction', 'subset_seed', 'init', 'transfer', 'n_show')},
+PRETRAIN_SHORTCUTS = {**{k: v for k, v in TRAIN_SHORTCUTS.items() if k not in ('n_val', 'labeled_fraction', 'subset_seed', 'transfer', 'n_show')},
                       'n': 'data.n_train', 'backbone_kwargs': 'model.options', 'task_opts': 'task_options', 'snapshots': 'snapshots'}
 
 def with_shortcuts(cfg, table: dict, **kw):

@@ -17,6 +17,7 @@ from ..config import (TrainConfig, PretrainConfig, TRAIN_SHORTCUTS, PRETRAIN_SHO
                            load_config, override)
 from ..data import DATASETS
 from ..train import train_segmentation
+from .transfer_cli import add_transfer_args, transfer_spec_from_args, cli_eval
 
 # %% auto #0
 __all__ = ['COMMANDS', 'error_line', 'parse_opts', 'cli_train', 'config_argv', 'main', 'cli_pretrain', 'cli_rf', 'cli_bench',
@@ -76,18 +77,20 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument('--data', default=None, choices=[d for d in DATASETS if d != 'folder'], help='dataset (default: synthetic, built in)')
     p.add_argument('--labeled-fraction', default=None, help='share of the labeled train images: 1, 1/2, 0.25 ... (chosen by --subset-seed)')
     p.add_argument('--subset-seed', type=int, default=None, help='seed of the labeled subset (default: --seed)')
-    p.add_argument('--init', default=None, help='segmentation checkpoint of the same architecture to start from')
     p.add_argument('--no-augment', dest='augment', action='store_const', const=False, default=None, help='switch all random augmentation off')
     p.add_argument('--no-class-weights', dest='weighted', action='store_const', const=False, default=None, help='plain cross-entropy')
     p.add_argument('--n-train', type=int, default=None, help='synthetic: number of train scenes (default 300)')
     p.add_argument('--n-val', type=int, default=None, help='synthetic: number of val scenes (default 60)')
     p.add_argument('--max-steps', dest='steps', type=int, default=None, help='same as --steps')
-    return p
+    return add_transfer_args(p)
 
 def cli_train(argv=None) -> int:
     "`sslseg train`: train a segmentation model and evaluate mIoU on the val split."
     a = _train_parser().parse_args(argv)
-    r = train_segmentation(_build_config(a, TrainConfig, TRAIN_SHORTCUTS))
+    cfg = _build_config(a, TrainConfig, TRAIN_SHORTCUTS)
+    spec = transfer_spec_from_args(a)
+    if not spec.is_empty() or a.transfer_config: cfg.transfer = {**(cfg.transfer or {}), **spec.to_dict()}
+    r = train_segmentation(cfg)
     if r:
         out = r['config']['run']['out']
         print(f"val mIoU {r['miou']:.4f}  pixel acc {r['pixel_acc']:.4f}  ({r['n_val']} images; best epoch {r['best_epoch']}; "
@@ -101,6 +104,7 @@ COMMANDS = {
     'rf': ('sslseg.run.cli', 'cli_rf', 'receptive-field table of a backbone'),
     'bench': ('sslseg.run.cli', 'cli_bench', 'ERFNet and data-loading throughput on this machine'),
     'bench-tasks': ('sslseg.run.cli', 'cli_bench_tasks', 'pretext batch-making vs training-step throughput'),
+    'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
 }
 
 def config_argv(argv: list) -> list:

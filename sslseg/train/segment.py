@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/02_segment.ipynb #19e5a880
 from __future__ import annotations
-import multiprocessing, time
+import multiprocessing, os, time
 from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
@@ -48,11 +48,14 @@ def prediction_figure(model, ds, idxs=range(4), device=None, normalized: bool = 
     return fig
 
 # %% ../../nbs/train/02_segment.ipynb #e8bf1cd6
-def train_config(cfg: TrainConfig | None = None, **kw) -> TrainConfig:
-    "The resolved, validated config of a segmentation run from `cfg` and keyword shortcuts."
+def train_config(cfg: TrainConfig | None = None, init=None, **kw) -> TrainConfig:
+    "The resolved, validated config of a segmentation run from `cfg` and keyword shortcuts (`init=CKPT`: transfer every layer it holds)."
     cfg = with_shortcuts(cfg or TrainConfig(), TRAIN_SHORTCUTS, **kw)
+    if init is not None: cfg.transfer = {**(cfg.transfer or {}), 'init': str(init)}
     cfg.data = cfg.data.resolved()
     return cfg.validate()
+
+def _is_main() -> bool: return int(os.environ.get('RANK', 0)) == 0   # torchrun's rank; 0 when not distributed
 
 def _workers(n: int) -> int: return 0 if multiprocessing.current_process().daemon else n   # daemonic processes cannot fork loaders
 
@@ -86,8 +89,11 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     w = class_weights(train_sub) if cfg.optim.class_weights else None
     task = SegmentationTask(train_ds.num_classes, train_ds.ignore_index, w, list(train_ds.classes))
     model = build_backbone(cfg.model.backbone, num_classes=train_ds.num_classes, **cfg.model.options)
-    if cfg.model.init is not None: load_checkpoint(cfg.model.init, model)
     report, extra = setup(model, cfg) if setup is not None else (None, [])
+    if cfg.transfer:      # fine-tuning comes after transfer in the data flow; imported here so `train` loads without it
+        from sslseg.transfer import apply_transfer
+        rep = apply_transfer(model, cfg.transfer, verbose=_is_main())
+        report, extra = {**(report or {}), **rep.to_dict()}, list(extra) + list(rep.callbacks)
     cbs, fit_sub = list(cbs) + list(extra), train_sub
     if cfg.schedule.name == 'plateau':
         fit_sub, held = _holdout(train_sub, cfg.schedule.holdout, r.seed)
