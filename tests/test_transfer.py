@@ -95,7 +95,7 @@ def test_intermediary_adds_param_group(ckpts, one_thread):
     m = fresh(); r = apply_transfer(m, TransferSpec(encoder=ckpts['rotation'], unfreeze_epoch=2))
     inter = next(c for c in r.callbacks if isinstance(c, Intermediary))
     opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-3)
-    learn = type('L', (), dict(raw_model=m, opt=opt, epoch=0))()
+    learn = type('L', (), dict(raw_model=m, model=m, opt=opt, epoch=0))()
     inter.learn = learn; inter.before_fit()
     assert all(not p.requires_grad for n, p in m.named_parameters() if n.startswith('encoder.'))
     learn.epoch = 1; inter.before_epoch(); assert len(opt.param_groups) == 1
@@ -174,3 +174,14 @@ def test_cli_eval_writes_and_keeps_on_error(ckpts, tmp_path, capsys, one_thread)
         cli_eval([ckpts['rotation'], '--size', '32', '48', '--n', '3', '--out', str(out)])
     assert out.read_text() == text
 
+
+def test_lotto_with_frozen_blocks_and_intermediary(ckpts, one_thread):
+    "Masks hold on frozen parameters and on parameters unfrozen by the intermediary stage."
+    m = fresh(); r = apply_transfer(m, TransferSpec(encoder=ckpts['rotation'], learn_blocks='block345', unfreeze_epoch=1, prune_amount=0.5))
+    masks = next(c for c in r.callbacks if hasattr(c, 'masks')).masks
+    before = copy.deepcopy(m.state_dict())
+    _fit(m, r.callbacks, epochs=2)
+    for n, k in masks.items():
+        p = m.get_parameter(n); assert (p[~k] == 0).all(), n
+        if layer(n) <= 7: assert torch.equal(p, before[n]), n
+        else: assert not torch.equal(p, before[n]), n
