@@ -154,7 +154,7 @@ def test_other_backbone_checkpoint(tmp_path, one_thread):
 
 def test_rotation_decoder_is_an_error(ckpts, one_thread):
     "A rotation head sits on the encoder: the checkpoint's decoder is untrained, so asking for it fails instead of loading noise."
-    with pytest.raises(SSLSegError, match='holds no weights for layer17'): load_parts(fresh(), ckpts['rotation'], 'decoder')
+    with pytest.raises(SSLSegError, match='holds no trained weights for layer17'): load_parts(fresh(), ckpts['rotation'], 'decoder')
 
 def test_cli_flags_to_spec(ckpts):
     import argparse
