@@ -25,6 +25,7 @@ class Source:
     config: dict
     state: dict
     n_outside: int = 0   # tensors of the checkpoint outside the backbone (a pretext head)
+    untrained: frozenset = frozenset()   # backbone keys the pretext task never trained (dropped)
 
 def read_source(checkpoint) -> Source:
     "A `Source` from a checkpoint path (pretext or segmentation checkpoint); a `Source` passes through."
@@ -37,9 +38,11 @@ def read_source(checkpoint) -> Source:
     else: raise SSLSegError("checkpoint has no backbone config in its meta", checkpoint,
                             "use a checkpoint written by `sslseg pretrain` or `sslseg train`")
     state = {k[len(prefix):]: v for k, v in ck['model'].items() if k.startswith(prefix)}
+    n_out, untrained = len(ck['model']) - len(state), frozenset()
     if prefix:   # a head on `backbone.encode`: the pretext task never trained (or even ran) the decoder
-        state = {k: v for k, v in state.items() if k.startswith('encoder.')}
-    return Source(str(checkpoint), cfg.get('arch', '?'), dict(cfg), state, len(ck['model']) - len(state))
+        untrained = frozenset(k for k in state if not k.startswith('encoder.'))
+        state = {k: v for k, v in state.items() if k not in untrained}
+    return Source(str(checkpoint), cfg.get('arch', '?'), dict(cfg), state, n_out, untrained)
 
 # %% ../../nbs/transfer/00_load.ipynb #1eb69574
 def _raw(model): return getattr(model, 'module', model)
@@ -141,10 +144,12 @@ def plan_load(model, checkpoint, parts='all', drop_last: bool | None = None, gra
         if u not in units: continue
         s = src.state.get(k)
         if u == last and drop_last: report.units[u]['skipped'].append((k, 'last layer dropped on request')); continue
-        if s is None: missing.append(u); report.units[u]['skipped'].append((k, 'not in checkpoint')); continue
+        if s is None:
+            missing.append(u)
+            report.units[u]['skipped'].append((k, 'untrained by the pretext task (its head reads the encoder)' if k in src.untrained else 'not in checkpoint')); continue
         if s.shape != t.shape:
             if u == last and drop_last is None:
-                report.units[u]['skipped'].append((k, f"class count differs ({tuple(s.shape)} vs {tuple(t.shape)}): last layer kept fresh")); continue
+                report.units[u]['skipped'].append((k, "class count differs: last layer kept fresh")); continue
             if gray_to_rgb and s.dim() == 4 and s.shape[1] == 1 and t.shape[1] == 3 and s.shape[0] == t.shape[0]:
                 copies[k] = gray_to_rgb_weight(s); report.units[u]['loaded'].append(k); report.action(u, 'gray->rgb first layer'); continue
             gray = s.dim() == 4 and s.shape[1] == 1 and t.shape[1] == 3
@@ -157,7 +162,7 @@ def plan_load(model, checkpoint, parts='all', drop_last: bool | None = None, gra
     if extra: raise SSLSegError(f"checkpoint tensors the model lacks: {', '.join(extra[:3])}", src.path, "build the model with the checkpoint's backbone config")
     if explicit and missing:
         miss = sorted(set(missing), key=list(unit_map(m)).index)
-        raise SSLSegError(f"checkpoint holds no weights for {', '.join(miss)}", src.path,
+        raise SSLSegError(f"checkpoint holds no {'trained ' if src.untrained else ''}weights for {', '.join(miss)}", src.path,
                           "take these layers from a checkpoint that trained them (e.g. the decoder from Otsu or colorize), or leave them random")
     if not copies: raise SSLSegError(f"no tensors to load for {parts!r}", src.path, "check the layers asked for and the checkpoint")
     return copies, report

@@ -114,22 +114,22 @@ def sparsity(model, units=None) -> dict[str, float]:
 class HoldMasks(Callback):
     "Keep pruned weights at exactly zero through training: masked gradients, masks re-applied after every step."
     order = 10
-    def __init__(self, masks: dict): self.masks, self.hooks = masks, []
+    def __init__(self, masks: dict): self.masks, self.hooks = masks, {}
     def _params(self):
         ps = dict(self.learn.raw_model.named_parameters())
-        return [(ps[n], m) for n, m in self.masks.items()]
+        return [(n, ps[n], m.to(ps[n].device)) for n, m in self.masks.items()]
     def before_fit(self):
-        self.hooks = []
         with torch.no_grad():
-            for p, m in self._params():
-                m = m.to(p.device); p.mul_(m)
-                self.hooks.append(p.register_hook(lambda g, m=m: g * m))
+            for _, p, m in self._params(): p.mul_(m)
+    def before_batch(self):   # hook parameters as they become trainable (frozen ones may be unfrozen later)
+        for n, p, m in self._params():
+            if p.requires_grad and n not in self.hooks: self.hooks[n] = p.register_hook(lambda g, m=m: g * m)
     def after_step(self):
         with torch.no_grad():
-            for p, m in self._params(): p.mul_(m.to(p.device))
+            for _, p, m in self._params(): p.mul_(m)
     def after_fit(self):
-        for h in self.hooks: h.remove()
-        self.hooks = []
+        for h in self.hooks.values(): h.remove()
+        self.hooks = {}
 
 # %% ../../nbs/transfer/02_reinit.ipynb #d1392261
 @transfer_step(30)
