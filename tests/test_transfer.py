@@ -19,7 +19,7 @@ def ckpts(tmp_path_factory):
     d = tmp_path_factory.mktemp('pre')
     torch.set_num_threads(1)
     for task in ('rotation', 'otsu'):
-        pretrain(task, 'erfnet', 'synthetic', steps=2, batch_size=4, size=(32, 32), out=d / task, n=8, progress=False, device='cpu')
+        pretrain(task, backbone='erfnet', data='synthetic', steps=2, batch_size=4, size=(32, 32), out=d / task, n=8, progress=False, device='cpu')
     return {t: str(d / t / 'last.pt') for t in ('rotation', 'otsu')}
 
 def layer(k): return int(k.split('.')[1][5:])
@@ -185,3 +185,19 @@ def test_lotto_with_frozen_blocks_and_intermediary(ckpts, one_thread):
         p = m.get_parameter(n); assert (p[~k] == 0).all(), n
         if layer(n) <= 7: assert torch.equal(p, before[n]), n
         else: assert not torch.equal(p, before[n]), n
+
+def test_resume_after_the_intermediary_stage_unfroze(tmp_path):
+    "A run whose last.pt was written after the encoder was unfrozen resumes with both parameter groups."
+    import json
+    from sslseg.train import train_segmentation
+    from sslseg.core import load_checkpoint
+    kw = dict(data='synthetic', n_train=8, n_val=4, size=(32, 48), batch_size=4, workers=0, progress=False, transfer={'unfreeze_epoch': 1})
+    train_segmentation(out=tmp_path / 'b', epochs=2, **kw)              # a 2-epoch run: its last.pt is after the unfreezing
+    ck = load_checkpoint(tmp_path / 'b' / 'last.pt')
+    assert len(ck['optimizer']['param_groups']) == 2 and ck['callbacks']['Intermediary'] == {'unfrozen': True}
+    (tmp_path / 'b' / 'metrics.json').unlink()
+    from sslseg.config import load_config
+    cfg = load_config(tmp_path / 'b' / 'config.yaml')
+    cfg.run.epochs, cfg.run.resume = 3, True
+    b = train_segmentation(cfg)
+    assert b['epochs_run'] == 3 and len(json.load(open(tmp_path / 'b' / 'metrics.json'))['config']) > 0

@@ -174,11 +174,11 @@ def load_state(self: Learner, path):
     ck = load_checkpoint(path, self.raw_model)
     if 'optimizer' not in ck:
         raise SSLSegError("checkpoint has no training state to resume from", path, "resume from last.pt, not best.pt")
-    self.opt.load_state_dict(ck['optimizer']); self.scaler.load_state_dict(ck['scaler'])
     self.epoch, self.step, self.best, self.history = ck['epoch'], ck['step'], ck['best'], list(ck['history'])
     self.lr_drops = ck.get('lr_drops', 0)
-    for c in self.cbs:
+    for c in self.cbs:   # callbacks first: one may add parameter groups (unfreezing) that the optimizer state expects
         if hasattr(c, 'load_state_dict') and type(c).__name__ in ck.get('callbacks', {}): c.load_state_dict(ck['callbacks'][type(c).__name__])
+    self.opt.load_state_dict(ck['optimizer']); self.scaler.load_state_dict(ck['scaler'])
 
 @patch
 def save(self: Learner, name: str, full: bool = False):

@@ -88,6 +88,11 @@ class Intermediary(Callback):
             self.learn.model = nn.parallel.DistributedDataParallel(self.learn.raw_model, device_ids=ddp.device_ids, find_unused_parameters=True)
     def before_epoch(self):
         if self.bn.active and self.learn.epoch >= self.epochs: self._unfreeze()
+    def state_dict(self) -> dict: return {'unfrozen': not self.bn.active}
+    def load_state_dict(self, d: dict):
+        "On resume after the stage ended: unfreeze first, so the optimizer state (two groups) loads."
+        self.bn.learn = self.learn
+        if d.get('unfrozen'): self._unfreeze()
     def before_train(self): self.bn.before_train()
     def before_batch(self): self.bn.before_batch()
 
