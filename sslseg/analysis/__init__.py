@@ -1,0 +1,2 @@
+"Looking inside the networks: features, t-SNE, top activations, feature shift, filter images, cluster views (notebooks `nbs/analysis/`)."
+from .features import *
