@@ -1,2 +1,3 @@
 "Looking inside the networks: features, t-SNE, top activations, feature shift, filter images, cluster views (notebooks `nbs/analysis/`)."
 from .features import *
+from .clusters import *
