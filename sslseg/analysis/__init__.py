@@ -1,3 +1,4 @@
 "Looking inside the networks: features, t-SNE, top activations, feature shift, filter images, cluster views (notebooks `nbs/analysis/`)."
 from .features import *
 from .clusters import *
+from .tsne import *

@@ -18,7 +18,7 @@ from ..transfer.load import read_source, load_parts
 
 # %% auto #0
 __all__ = ['load_model', 'layer_module', 'capture', 'layer_outputs', 'evaluating', 'unit_pixels', 'labels_at', 'merge_topk',
-           'PatchFeatures', 'batches', 'collect_patch_features', 'write_result']
+           'PatchFeatures', 'batches', 'collect_patch_features', 'fine_tune', 'write_result']
 
 # %% ../../nbs/analysis/00_features.ipynb #ecc4c6af
 def load_model(spec='random', arch: str = 'erfnet', num_classes: int = 12, seed: int = 0, device=None) -> nn.Module:
@@ -153,7 +153,22 @@ def collect_patch_features(models: dict, ds, layer: str, per_class: int = 100, s
     return PatchFeatures(layer, labels, torch.cat([where[c] for c in got]).numpy(),
                          {n: torch.cat([feats[n][c] for c in got]).numpy() for n in models}, list(ds.classes), list(getattr(ds, 'palette', [])))
 
-# %% ../../nbs/analysis/00_features.ipynb #f4145be9
+# %% ../../nbs/analysis/00_features.ipynb #eff278df
+def fine_tune(model: nn.Module, ds, steps: int = 20, lr: float = 1e-3, batch_size: int = 8, seed: int = 0, device=None) -> nn.Module:
+    "A copy of `model` fine-tuned for `steps` segmentation steps on labeled `ds` (eval mode; the original is untouched)."
+    from copy import deepcopy
+    from sslseg.tasks import SegmentationTask
+    from sslseg.train import Learner
+    m = deepcopy(getattr(model, 'module', model))
+    if m.config.get('num_classes') != ds.num_classes: m.set_num_classes(ds.num_classes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        dl = DataLoader(ds, batch_size=min(batch_size, len(ds)), shuffle=True, num_workers=0, drop_last=True)
+        Learner(m, SegmentationTask(ds.num_classes, getattr(ds, 'ignore_index', 255)), dl, lr=lr, epochs=max(1, -(-steps // len(dl))),
+                max_steps=steps, progress=False, seed=seed, device=device, amp=False).fit()
+    return m.eval()
+
+# %% ../../nbs/analysis/00_features.ipynb #38745771
 def _jsonable(o):
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
