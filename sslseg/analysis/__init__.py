@@ -2,3 +2,4 @@
 from .features import *
 from .clusters import *
 from .tsne import *
+from .topact import *
