@@ -3,3 +3,4 @@ from .features import *
 from .clusters import *
 from .tsne import *
 from .topact import *
+from .shift import *
