@@ -83,6 +83,9 @@ class Intermediary(Callback):
         new = [p for p in ps if id(p) not in held]
         if new: self.learn.opt.add_param_group({'params': new, 'lr': self.learn.opt.param_groups[0]['lr']})
         self.added = len(new)
+        ddp = self.learn.model
+        if isinstance(ddp, nn.parallel.DistributedDataParallel):   # DDP syncs only the parameters trainable when it was built
+            self.learn.model = nn.parallel.DistributedDataParallel(self.learn.raw_model, device_ids=ddp.device_ids, find_unused_parameters=True)
     def before_epoch(self):
         if self.bn.active and self.learn.epoch >= self.epochs: self._unfreeze()
     def before_train(self): self.bn.before_train()
@@ -99,9 +102,10 @@ def _freeze_step(model, spec: TransferSpec, report: TransferReport):
             lu = [u for b in learned for u in blocks[b]]
             reset_units(model, lu)
             for u in lu: report.action(u, 're-initialised (random)')
-        if frozen:
-            freeze_units(model, frozen); report.callbacks.append(FrozenBN(frozen))
-            for u in frozen: report.action(u, 'frozen')
+    if spec.freeze: frozen += [u for u in parse_units(model, spec.freeze) if u not in frozen]
+    if frozen:
+        freeze_units(model, frozen); report.callbacks.append(FrozenBN(frozen))
+        for u in frozen: report.action(u, 'frozen')
     if spec.unfreeze_epoch:
         inter = [u for u in parse_units(model, 'encoder') if u not in frozen]
         freeze_units(model, inter); report.callbacks.append(Intermediary(inter, spec.unfreeze_epoch))

@@ -144,7 +144,7 @@ def plan_load(model, checkpoint, parts='all', drop_last: bool | None = None, gra
         if s is None: missing.append(u); report.units[u]['skipped'].append((k, 'not in checkpoint')); continue
         if s.shape != t.shape:
             if u == last and drop_last is None:
-                report.units[u]['skipped'].append((k, f"class count differs ({tuple(s.shape)} vs {tuple(t.shape)}): last layer kept fresh")); continue
+                report.units[u]['skipped'].append((k, "class count differs: last layer kept fresh")); continue
             if gray_to_rgb and s.dim() == 4 and s.shape[1] == 1 and t.shape[1] == 3 and s.shape[0] == t.shape[0]:
                 copies[k] = gray_to_rgb_weight(s); report.units[u]['loaded'].append(k); report.action(u, 'gray->rgb first layer'); continue
             gray = s.dim() == 4 and s.shape[1] == 1 and t.shape[1] == 3
@@ -212,6 +212,7 @@ class TransferSpec:
     reset_bn: str = 'none'             # 'none' | 'stats' | 'all' on the loaded units
     gray_to_rgb: bool = False          # first layer trained on gray -> RGB (Larsson et al.)
     learn_blocks: str | None = None    # Yang et al.: 'block345' learns blocks 3-5, freezes 1-2
+    freeze: str | None = None          # units frozen (any granularity), e.g. 'layer1-7'
     learned_init: str = 'finetune'     # 'finetune' (from the checkpoint) | 'random' (re-initialised) learned blocks
     unfreeze_epoch: int | None = None  # intermediary stage: encoder frozen for this many epochs
     energy_keep: float | None = None   # keep this fraction of highest-energy feature maps per conv
