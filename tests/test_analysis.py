@@ -53,6 +53,16 @@ def test_topk_equals_brute_force(one_thread, ds, models):
     assert recompute_check(m, ds, ta) < 1e-5
 
 
+def test_topk_distinct_images_brute_force(one_thread, ds, models):
+    m = models['a']
+    ta = top_activations(m, ds, 'layer6', units=[2, 11], k=3, batch_size=3, distinct_images=True)
+    with torch.no_grad(): allx = m.features(torch.stack([ds[i][0] for i in range(len(ds))]), 'layer6')[:, [2, 11]]
+    per_img = allx.flatten(2).amax(-1).T                                   # (units, images): each image's best position
+    bv, bi = per_img.topk(3, -1)
+    assert torch.allclose(ta.values, bv, atol=1e-5) and ta.where[..., 0].tolist() == bi.tolist()
+    assert recompute_check(m, ds, ta) < 1e-5
+
+
 def test_merge_topk_streaming():
     g = torch.Generator().manual_seed(0)
     v = torch.randn(2, 40, generator=g); p = torch.arange(80).reshape(2, 40)

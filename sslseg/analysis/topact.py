@@ -28,8 +28,9 @@ class TopActivations:
     input_size: tuple
 
 @torch.no_grad()
-def top_activations(model, ds, layer: str, units=8, k: int = 9, batch_size: int = 8, n_images: int | None = None, device=None) -> TopActivations:
-    "Top-`k` activations of `units` (indices, or the first n) of `layer` over the images of `ds`, streamed batch by batch."
+def top_activations(model, ds, layer: str, units=8, k: int = 9, batch_size: int = 8, n_images: int | None = None, device=None,
+                    distinct_images: bool = False) -> TopActivations:
+    "Top-`k` activations of `units` (indices, or the first n) of `layer` over `ds`, streamed; `distinct_images`: at most one per image."
     dev = default_device(device); model = model.to(dev)
     units = list(range(units)) if isinstance(units, int) else [int(u) for u in units]
     vals, where, size = None, None, None
@@ -45,7 +46,10 @@ def top_activations(model, ds, layer: str, units=8, k: int = 9, batch_size: int 
                 raise SSLSegError(f"images of different sizes {size} and {tuple(x.shape[-2:])}", None, "resize the dataset to one size (receptive-field boxes depend on it)")
             B, _, h, w = a.shape
             flat = a[:, units].transpose(0, 1).reshape(len(units), -1).float().cpu()
-            bv, bi = flat.topk(min(k, flat.shape[1]), -1)
+            if distinct_images:   # each image's best position per unit, then the best images
+                pm, pi = flat.reshape(len(units), B, h * w).max(-1)
+                bv, bb = pm.topk(min(k, B), -1); bi = bb * h * w + torch.gather(pi, 1, bb)
+            else: bv, bi = flat.topk(min(k, flat.shape[1]), -1)
             loc = torch.stack([start + bi // (h * w), bi % (h * w) // w, bi % w], -1)
             vals, (where,) = merge_topk(vals, bv, k, [where], [loc])
     if vals is None: raise SSLSegError("the dataset is empty", None, "pass a dataset with images")

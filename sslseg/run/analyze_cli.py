@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--iters', type=int, default=500, help="tsne: optimisation iterations")
     p.add_argument('--units', type=int, nargs='*', default=None, help="topact: unit indices (default: the first 8)")
     p.add_argument('--k', type=int, default=8, help="topact: patches per unit; clusters: k-means clusters")
+    p.add_argument('--distinct-images', action='store_true', help="topact: at most one patch per image")
     p.add_argument('--show', type=int, default=6, help="clusters: clusters shown")
     p.add_argument('--per', type=int, default=8, help="clusters: images per cluster")
     return p
@@ -82,7 +83,7 @@ def cli_analyze(argv=None) -> int:
         lines = [f"{layer} {n}: 5-NN acc {v['knn_accuracy']:.3f}, silhouette {v['silhouette']:.3f}" for n, v in nums['models'].items()]
     elif a.kind == 'topact':
         units = a.units if a.units else 8
-        res = {n: top_activations(m, ds, layer, units, a.k, n_images=n_img, **kw) for n, m in models.items()}
+        res = {n: top_activations(m, ds, layer, units, a.k, n_images=n_img, distinct_images=a.distinct_images, **kw) for n, m in models.items()}
         _, nums = top_activation_figure(models, res, ds, out)
         lines = [f"{layer} rf {nums['rf']}: {n}: recompute max error {v['recompute_max_abs_err']:.2e}, top-{a.k} shared with first {sum(v['shared_with_first'])}/{a.k * len(v['shared_with_first'])}"
                  for n, v in nums['models'].items()]
