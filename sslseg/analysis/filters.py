@@ -50,7 +50,7 @@ def filters_figure(models: dict, out=None, ncols: int | None = None, size: float
                           mean_cosine_to_first=None if cos is None else float(cos.mean()))
         ax.imshow(filter_grid(w, ncols).permute(1, 2, 0).numpy(), interpolation='nearest'); ax.set_axis_off()
         ax.set_title(f"{n}\n{w.shape[0]}×{w.shape[1]}×{w.shape[2]}×{w.shape[3]}, mean ‖w‖ {float(norms.mean()):.2f}" +
-                     ('' if cos is None or n == names[0] else f"\ncos to {names[0]} {float(cos.mean()):.2f}"), fontsize=8)
+                     ('' if cos is None or n == names[0] else f"\ncos to {names[0]} {float(cos.mean()):.3f}"), fontsize=8)
     fig.suptitle('first-layer filters (each normalised to its own range)', fontsize=9); fig.tight_layout()
     if out is not None: write_result(fig, dict(models=numbers), out)
     return fig, numbers
