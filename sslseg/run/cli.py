@@ -104,6 +104,7 @@ COMMANDS = {
     'rf': ('sslseg.run.cli', 'cli_rf', 'receptive-field table of a backbone'),
     'bench': ('sslseg.run.cli', 'cli_bench', 'ERFNet and data-loading throughput on this machine'),
     'bench-tasks': ('sslseg.run.cli', 'cli_bench_tasks', 'pretext batch-making vs training-step throughput'),
+    'analyze': ('sslseg.run.analyze_cli', 'cli_analyze', 'look inside networks: tsne, topact, shift, filters, clusters (PNG + JSON)'),
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
 }
 
