@@ -15,7 +15,7 @@ def _error(problem: str, path=None, fix: str | None = None):
     return SSLSegError(problem, path, fix)
 
 # %% auto #0
-__all__ = ['SITE_MARKER', 'DOCS_NEEDS', 'cell_directives', 'skip_cell', 'hidden_cell', 'folder_order', 'notebooks',
+__all__ = ['MATHJAX', 'SITE_MARKER', 'DOCS_NEEDS', 'cell_directives', 'skip_cell', 'hidden_cell', 'folder_order', 'notebooks',
            'execute_notebook', 'run_notebook', 'notebook_title', 'page_body', 'page_html', 'site_css', 'build_site',
            'find_chromium', 'check_page', 'check_site', 'cli_docs']
 
@@ -180,11 +180,19 @@ window.addEventListener('load', function () {
 });
 </script>"""
 
+def _mathjax(body: str, url: str) -> str:
+    "MathJax for pages with TeX (`$...$`), loaded asynchronously: offline, the TeX stays as written and the page works."
+    if not url or '$' not in body: return ''
+    return ('<script>window.MathJax = {tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]]}};</script>'
+            f'<script async src="{html.escape(url)}"></script>')
+
 def _href(page: str, target: str) -> str:
     "Relative link from site page `page` to site page `target` (both relative to the site root)."
     return Path(os.path.relpath(target, Path(page).parent)).as_posix()
 
-def page_html(site: dict, page: str, body: str, note: str = '') -> str:
+MATHJAX = 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js'
+
+def page_html(site: dict, page: str, body: str, note: str = '', mathjax: str = MATHJAX) -> str:
     "The full HTML of `page`: sidebar from `site` ({'title', 'groups': [(folder, [(page, title)])]}, first page = home), `note`, `body`, prev/next."
     order = [(p, t) for _, ps in site['groups'] for p, t in ps]
     i = [p for p, _ in order].index(page)
@@ -199,7 +207,7 @@ def page_html(site: dict, page: str, body: str, note: str = '') -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} - {html.escape(site['title'])}</title>
-<link rel="stylesheet" href="{_href(page, 'site.css')}"></head>
+<link rel="stylesheet" href="{_href(page, 'site.css')}">{_mathjax(body, mathjax)}</head>
 <body data-page="{html.escape(page)}">
 <nav class="sidebar"><a class="site-title" href="{_href(page, order[0][0])}">{html.escape(site['title'])}</a>{''.join(nav)}</nav>
 <main>{note}
@@ -236,7 +244,7 @@ blockquote { margin: 0 0 1em; padding: .2em 1em; border-left: 4px solid #c9d6e8;
 .output_png img, .output_jpeg img, .output_svg img, .rendered_html img { max-width: 100%; height: auto; }
 .output_subarea { overflow-x: auto; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
-th, td { border: 1px solid #dde1e6; padding: 3px 8px; text-align: right; } th { background: #f3f5f8; }
+th, td { border: 1px solid #dde1e6; padding: 3px 8px; text-align: left; } th { background: #f3f5f8; }
 code { background: #f3f4f6; padding: .1em .3em; border-radius: 3px; font-size: .92em; } pre code { background: none; padding: 0; }
 .build-error { border: 2px solid #d33; background: #fff0f0; color: #900; padding: 10px 14px; border-radius: 6px; margin-bottom: 16px; }
 .build-note { border: 1px solid #d9c77a; background: #fffbe6; color: #6b5a00; padding: 8px 14px; border-radius: 6px; margin-bottom: 16px; font-size: 14px; }
@@ -273,7 +281,8 @@ def _note(r: dict | None) -> str:
     return (f'<div class="build-error"><b>This notebook failed while the docs were built</b>{where}: {html.escape(r["error"]["error"])}. '
             'The page shows the outputs up to there.</div>')
 
-def build_site(out='_site', nbs='nbs', jobs=1, execute=True, skip_flags=None, timeout: float | None = None, log=print) -> dict:
+def build_site(out='_site', nbs='nbs', jobs=1, execute=True, skip_flags=None, timeout: float | None = None, mathjax: str = MATHJAX,
+               log=print) -> dict:
     "Build the HTML site of the notebooks under `nbs` into `out`, executing them (`execute`: bool or paths relative to `nbs`) `jobs` at a time."
     nbs, out, t0 = Path(nbs), Path(out), time.perf_counter()
     if not nbs.is_dir(): raise _error('notebook folder not found', nbs, 'run from the repository root or pass --nbs FOLDER')
@@ -305,7 +314,7 @@ def build_site(out='_site', nbs='nbs', jobs=1, execute=True, skip_flags=None, ti
     for p in srcs:
         dest = stage/page[p]; dest.parent.mkdir(parents=True, exist_ok=True)
         body, figs = page_body(nb[p], dest.stem)
-        dest.write_text(page_html(site, page[p], body, _note(results.get(p))))
+        dest.write_text(page_html(site, page[p], body, _note(results.get(p)), mathjax))
         for f, b in figs.items(): (dest.parent/f).parent.mkdir(parents=True, exist_ok=True); (dest.parent/f).write_bytes(b)
     for f in nbs.rglob('*'):
         r = f.relative_to(nbs)
@@ -357,13 +366,13 @@ def check_page(site, page: str, dom: str) -> list:
         if t and not re.match(r'[a-z][a-z0-9+.-]*:', t, re.I) and not (here/t).is_file(): probs.append(f'{page}: broken link {h}')
     return probs
 
-def check_site(site='_site', chromium=None, jobs=2, screenshots: dict | None = None) -> dict:
-    "Load every page of `site` in headless Chromium and `check_page` it; save `screenshots` ({page: png path}). {'pages', 'problems'}."
+def check_site(site='_site', chromium=None, jobs=2, screenshots: dict | None = None, pages=None) -> dict:
+    "Load every page of `site` (or those in `pages`) in headless Chromium, `check_page` each, save `screenshots` ({page: png})."
     chromium = chromium or find_chromium()
     if not chromium: raise _error('the browser check needs Chromium', None, 'apt-get install chromium (Debian), or set $CHROMIUM to a Chrome binary')
     site = Path(site).resolve()
     if not (site/SITE_MARKER).exists(): raise _error('not a site built by sslseg docs', site, 'build it first: sslseg docs --out DIR')
-    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html'))
+    pages = sorted(pages or (p.relative_to(site).as_posix() for p in site.rglob('*.html')))
     with tempfile.TemporaryDirectory() as tmp:
         def one(i):
             try: dom = _chromium(chromium, ['--virtual-time-budget=10000', '--dump-dom'], (site/pages[i]).as_uri(), f'{tmp}/p{i}').stdout
@@ -387,11 +396,12 @@ def cli_docs(argv=None) -> int:
     p.add_argument('--jobs', type=int, default=1, help='notebooks executed at once, each in its own process (default 1)')
     p.add_argument('--timeout', type=float, default=None, help='seconds a notebook may run before it is stopped (default: no limit)')
     p.add_argument('--flags', nargs='*', default=[], help="also run cells with these flags, as nbdev_test --flags (default: skip slow cells)")
+    p.add_argument('--mathjax', default=MATHJAX, help="URL of MathJax 3 for pages with TeX ('' leaves it out; default: jsDelivr)")
     p.add_argument('--check', action='store_true', help='then load every page in headless Chromium: errors, images, links')
     a = p.parse_args(argv)
     if a.jobs < 1: raise _error(f'--jobs must be at least 1, got {a.jobs}', None, 'e.g. --jobs 2')
     skip = tuple(f for f in _settings(Path(a.nbs)).get('tst_flags', 'slow').split() if f not in a.flags)
-    s = build_site(a.out, a.nbs, a.jobs, a.execute, skip, a.timeout)
+    s = build_site(a.out, a.nbs, a.jobs, a.execute, skip, a.timeout, a.mathjax)
     print(f"{s['pages']} pages, {s['executed']} notebooks executed, in {s['seconds']:.0f} s: open {Path(a.out)/'index.html'}")
     rc = 0
     if s['failed']:
