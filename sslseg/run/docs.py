@@ -102,7 +102,7 @@ def execute_notebook(src, dest, skip_flags=('slow',)) -> dict:
             if shell.exc is None: continue
             _move_traceback(cell)
             if d.get('error', '').lower() == 'true': cell.metadata['expected_error'] = True; continue
-            err = dict(cell=i, error=f'{type(shell.exc).__name__}: {shell.exc}'); break
+            err = dict(cell=i + 1, error=f'{type(shell.exc).__name__}: {shell.exc}'); break
     finally: os.chdir(cwd)
     res = dict(ok=err is None, seconds=round(time.perf_counter() - t0, 2), error=err)
     nb.metadata['sslseg_docs'] = res
