@@ -113,9 +113,10 @@ def execute_notebook(src, dest, skip_flags=('slow',)) -> dict:
 _WORKER = ("import json, sys; from sslseg.run.docs import execute_notebook as f; "
            "json.dump(f(sys.argv[1], sys.argv[2], sys.argv[3].split(',')), open(sys.argv[2] + '.json', 'w'))")
 
-def run_notebook(src, dest, skip_flags=('slow',), timeout: float | None = None) -> dict:
-    "`execute_notebook` in a new Python process, killed after `timeout` seconds; a dead process is reported as an error."
+def run_notebook(src, dest, skip_flags=('slow',), timeout: float | None = None, threads: int | None = None) -> dict:
+    "`execute_notebook` in a new Python process (`threads` OpenMP threads unless set), killed after `timeout` s; a dead process is an error."
     env = {**os.environ, 'IN_TEST': '1', 'MPLBACKEND': 'agg'}
+    if threads: env.setdefault('OMP_NUM_THREADS', str(threads))
     t0, fail = time.perf_counter(), None
     try:
         p = subprocess.run([sys.executable, '-c', _WORKER, str(src), str(dest), ','.join(skip_flags)],
@@ -302,11 +303,13 @@ def build_site(out='_site', nbs='nbs', jobs=1, execute=True, skip_flags=None, ti
     srcs = [p for _, ps in groups for p in ps]
     rel = {p: p.relative_to(nbs).as_posix() for p in srcs}
     wanted = {Path(e).as_posix() for e in execute} if not isinstance(execute, bool) else set(rel.values()) if execute else set()
-    todo, results = [p for p in srcs if rel[p] in wanted], {}
+    if wanted - set(rel.values()):
+        raise _error(f"not a notebook of the site: {', '.join(sorted(wanted - set(rel.values())))}", nbs, 'give paths relative to the notebook folder')
+    todo, results, threads = [p for p in srcs if rel[p] in wanted], {}, max(1, (os.cpu_count() or 1) // max(1, jobs))
     with tempfile.TemporaryDirectory() as tmp:
         if todo: log(f'executing {len(todo)} notebooks, {jobs} at a time')
         with ThreadPoolExecutor(max(1, jobs)) as ex:
-            futs = {ex.submit(run_notebook, p, Path(tmp)/rel[p], skip_flags, timeout): p for p in todo}
+            futs = {ex.submit(run_notebook, p, Path(tmp)/rel[p], skip_flags, timeout, threads): p for p in todo}
             for k, f in enumerate(as_completed(futs), 1):
                 p = futs[f]; r = results[p] = f.result()
                 log(f"[{k}/{len(todo)}] {rel[p]}: " + ('ok' if r['ok'] else 'FAILED, ' + r['error']['error']) + f" ({r['seconds']:.1f} s)")
