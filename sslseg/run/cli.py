@@ -105,6 +105,7 @@ COMMANDS = {
     'bench': ('sslseg.run.cli', 'cli_bench', 'ERFNet and data-loading throughput on this machine'),
     'bench-tasks': ('sslseg.run.cli', 'cli_bench_tasks', 'pretext batch-making vs training-step throughput'),
     'analyze': ('sslseg.run.analyze_cli', 'cli_analyze', 'look inside networks: tsne, topact, shift, filters, clusters (PNG + JSON)'),
+    'docs': ('sslseg.run.docs', 'cli_docs', 'build the HTML docs site from the notebooks (no quarto needed)'),
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
 }
 
