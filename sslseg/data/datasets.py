@@ -4,17 +4,13 @@
 
 # %% ../../nbs/data/03_datasets.ipynb #2713451c
 from __future__ import annotations
-import os, json, hashlib, math, time, warnings
-from fractions import Fraction
 from pathlib import Path
 import numpy as np
 import torch
-from torch.utils.data import Dataset, DataLoader
+from torch.utils.data import Dataset
 from torchvision import tv_tensors
-from torchvision.io import decode_image, ImageReadMode
-from torchvision.transforms import v2
 import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
+from ..core import SSLSegError
 from PIL import Image
 from .io import *
 from .io import _to_float
@@ -23,7 +19,7 @@ from .synthetic import *
 
 # %% auto #0
 __all__ = ['DATASETS', 'check_root', 'pair_folders', 'CamVid', 'fake_camvid', 'Cityscapes', 'cityscapes_city_split',
-           'fake_cityscapes', 'VOC', 'fake_voc', 'resize_cover', 'ImageFolder', 'Unlabeled', 'get_dataset']
+           'fake_cityscapes', 'VOC', 'fake_voc', 'resize_cover', 'UnlabeledFolder', 'Unlabeled', 'get_dataset']
 
 # %% ../../nbs/data/03_datasets.ipynb #91bb8a8d
 def check_root(root, name: str, script: str | None = None) -> Path:
@@ -180,7 +176,7 @@ def resize_cover(img: torch.Tensor, size) -> torch.Tensor:
     img = TF.resize(img, [max(size[0], round(h * s)), max(size[1], round(w * s))], antialias=True)
     return TF.center_crop(img, list(size))
 
-class ImageFolder(Dataset):
+class UnlabeledFolder(Dataset):
     "All images under `root` (nested), as float [0,1] tensors (3, H, W), optionally resized/cropped to `size`."
     def __init__(self, root, size=None, transform=None, exts=IMG_EXTS):
         self.root = check_root(root, 'folder', 'prepare_*.py, or point --root at any folder of images')
@@ -188,7 +184,7 @@ class ImageFolder(Dataset):
         self.files = sorted(p for p in self.root.rglob('*') if p.suffix.lower() in exts and p.is_file() and not p.name.startswith('.'))
         if not self.files: raise SSLSegError(f"empty split: no images ({', '.join(exts)}) under the folder", self.root, "point --root at a folder that contains images")
     def __len__(self): return len(self.files)
-    def __repr__(self): return f"ImageFolder(n={len(self)}, root={str(self.root)!r}, size={self.size})"
+    def __repr__(self): return f"UnlabeledFolder(n={len(self)}, root={str(self.root)!r}, size={self.size})"
     def raw(self, i): return read_image(self.files[i])
     def __getitem__(self, i):
         img = self.raw(i)
@@ -217,5 +213,5 @@ def get_dataset(name: str, root=None, split: str = 'train', size=None, augment: 
     if name == 'camvid': return CamVid(root, split, tfm)
     if name == 'cityscapes': return Cityscapes(root, split, tfm)
     if name == 'voc': return VOC(root, split, tfm)
-    if name == 'folder': return ImageFolder(root, size=size, transform=tfm)
+    if name == 'folder': return UnlabeledFolder(root, size=size, transform=tfm)
     raise SSLSegError(f"unknown dataset {name!r}", None, f"use one of {', '.join(DATASETS)}")

@@ -6,17 +6,9 @@
 from __future__ import annotations
 import functools
 import numpy as np
-import os, json, hashlib, math, time, warnings
-from fractions import Fraction
-from pathlib import Path
+import math
 import torch
-from torch.utils.data import Dataset, DataLoader
-from torchvision import tv_tensors
-from torchvision.io import decode_image, ImageReadMode
-from torchvision.transforms import v2
-import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
-from PIL import Image
+from ..core import SSLSegError
 from .io import *
 from .transforms import *
 

@@ -4,18 +4,9 @@
 
 # %% ../../nbs/data/01_transforms.ipynb #1af5bcf9
 from __future__ import annotations
-import os, json, hashlib, math, time, warnings
-from fractions import Fraction
-from pathlib import Path
-import numpy as np
 import torch
-from torch.utils.data import Dataset, DataLoader
 from torchvision import tv_tensors
-from torchvision.io import decode_image, ImageReadMode
 from torchvision.transforms import v2
-import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
-from PIL import Image
 from .io import *
 from .io import _to_float
 
