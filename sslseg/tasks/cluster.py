@@ -25,7 +25,7 @@ def kmeans_labels(feats: np.ndarray, k: int, seed: int = 0, minibatch_above: int
     "Cluster rows of `feats` into `k` groups (k-means++, Euclidean); returns (labels, fitted estimator)."
     from sklearn.cluster import KMeans, MiniBatchKMeans
     n = len(feats)
-    if k > n: raise SSLSegError(f"cannot make {k} clusters from {n} images", None, f"use k <= {n} (e.g. `sslseg pretrain --task cluster --opt k={max(2, n // 10)}`) or more images")
+    if k > n: raise SSLSegError(f"cannot make {k} clusters from {n} images", None, f"use k <= {n} (e.g. `sslseg pretrain --task cluster --epochs 10 --out runs/cluster --opt k={max(2, n // 10)}`) or more images")
     km = (MiniBatchKMeans(k, random_state=seed, batch_size=4096, n_init=3) if n > minibatch_above
           else KMeans(k, random_state=seed, n_init=1))
     km.fit(np.asarray(feats, dtype=np.float32))
@@ -100,8 +100,8 @@ class ClusterTask(_ImageClassTask):
         if self.teacher == 'random': return _build_teacher(self.arch, None, self.seed)
         if self.checkpoint is None:
             raise SSLSegError(f"cluster teacher '{self.teacher}' has no checkpoint: without one it would be the random-network control", None,
-                              "pass the teacher's weights, e.g. `sslseg pretrain --task cluster --opt checkpoint=runs/rot/best.pt`, or ask for "
-                              "the control by name: `sslseg pretrain --task cluster --opt teacher=random`")
+                              "pass the teacher's weights, e.g. `sslseg pretrain --task cluster --epochs 10 --out runs/cluster --opt checkpoint=runs/rotation/best.pt`, or ask for "
+                              "the control by name: `sslseg pretrain --task cluster --epochs 10 --out runs/cluster --opt teacher=random`")
         return _build_teacher(self.teacher, self.checkpoint, self.seed)
 
 # %% ../../nbs/tasks/04_cluster.ipynb #17405af8

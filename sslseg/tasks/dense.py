@@ -266,7 +266,7 @@ class SimCLRTask(Task):
         if N < THESIS_SIMCLR_BATCH and not self._warned:
             self._warned = True
             warnings.warn(f"SimCLR batch {N} gives {2 * N - 2} negatives per view; the thesis recipe uses batch {THESIS_SIMCLR_BATCH} "
-                          f"({2 * THESIS_SIMCLR_BATCH - 2} negatives): pass --batch-size {THESIS_SIMCLR_BATCH}", stacklevel=2)
+                          f"({2 * THESIS_SIMCLR_BATCH - 2} negatives): `sslseg pretrain --task simclr --epochs 10 --out runs/simclr --batch-size {THESIS_SIMCLR_BATCH}`", stacklevel=2)
         views = normalize_input(torch.cat([self.aug(x), self.aug(x)]), self.input_norm)
         i = torch.arange(N, device=x.device)
         return views, torch.cat([i + N, i])
