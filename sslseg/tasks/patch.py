@@ -326,6 +326,10 @@ def _axes(n, cols, size):
     import matplotlib.pyplot as plt
     return plt.subplots(n, cols, figsize=(cols * size, n * size), squeeze=False)
 
+def _row(axes, panels):
+    "Draw (image (h, w, 3), title) panels into a row of axes."
+    for ax, (im, title) in zip(axes, panels): ax.imshow(im); ax.set_title(title, fontsize=8)
+
 def _done(fig):
     for a in fig.axes: a.axis('off')
     fig.tight_layout()
@@ -335,10 +339,8 @@ def _done(fig):
 def show(self: RotationTask, images: torch.Tensor, n: int = 2, size: float = 2.2):
     "The crop and the rotated input with its class, for the first `n` images."
     s = self.sample(images[:n]); n = min(n, len(images)); fig, ax = _axes(n, 2, size)
-    for i in range(n):
-        k = int(s['targets'][i])
-        ax[i, 0].imshow(to_display(s['crop'][i])); ax[i, 0].set_title('crop')
-        ax[i, 1].imshow(to_display(s['inputs'][i])); ax[i, 1].set_title(f"input: {90 * k}° (class {k})")
+    for i, k in enumerate(s['targets'][:n].tolist()):
+        _row(ax[i], [(to_display(s['crop'][i]), 'crop'), (to_display(s['inputs'][i]), f"input: {90 * k}° (class {k})")])
     return _done(fig)
 
 @patch
@@ -346,11 +348,9 @@ def show(self: JigsawTask, images: torch.Tensor, n: int = 2, size: float = 2.2):
     "The crop, its tiles in order, and the input tiles in the target's permutation (Jigsaw++ occluders framed red)."
     from matplotlib.patches import Rectangle
     s = self.sample(images[:n]); n = min(n, len(images)); fig, ax = _axes(n, 3, size); t = self.tile
-    for i in range(n):
-        k = int(s['targets'][i])
-        ax[i, 0].imshow(to_display(s['crop'][i])); ax[i, 0].set_title('crop')
-        ax[i, 1].imshow(_mosaic(s['tiles'][i])); ax[i, 1].set_title('tiles, original order')
-        ax[i, 2].imshow(_mosaic(s['inputs'][i])); ax[i, 2].set_title(f"input, permutation {k}\n{self.perms[k].tolist()}", fontsize=8)
+    for i, k in enumerate(s['targets'][:n].tolist()):
+        _row(ax[i], [(to_display(s['crop'][i]), 'crop'), (_mosaic(s['tiles'][i]), 'tiles, original order'),
+                     (_mosaic(s['inputs'][i]), f"input, permutation {k}\n{self.perms[k].tolist()}")])
         for j in (s['occluded'][i].nonzero().flatten().tolist() if 'occluded' in s else []):
             ax[i, 2].add_patch(Rectangle((j % 3 * (t + 2) + 2, j // 3 * (t + 2) + 2), t - 1, t - 1, fill=False, ec='red', lw=2))
     return _done(fig)
@@ -360,8 +360,7 @@ def show(self: FCNJigsawTask, images: torch.Tensor, n: int = 2, size: float = 2.
     "The crop and the shuffled image with each patch's target (its original position) written on it."
     s = self.sample(images[:n]); n = min(n, len(images)); fig, ax = _axes(n, 2, size); g = self.grid; p = self.size // g
     for i in range(n):
-        ax[i, 0].imshow(to_display(s['crop'][i])); ax[i, 0].set_title('crop')
-        ax[i, 1].imshow(to_display(s['inputs'][i])); ax[i, 1].set_title('shuffled (centre fixed)\nnumber = target position')
+        _row(ax[i], [(to_display(s['crop'][i]), 'crop'), (to_display(s['inputs'][i]), 'shuffled (centre fixed)\nnumber = target position')])
         for j, t in enumerate(s['perm'][i].tolist()):
             ax[i, 1].text((j % g + .5) * p, (j // g + .5) * p, str(t), color='yellow', ha='center', va='center', fontsize=10, weight='bold')
         for k in range(1, g): ax[i, 1].axhline(k * p, color='w', lw=.8); ax[i, 1].axvline(k * p, color='w', lw=.8)
@@ -371,11 +370,9 @@ def show(self: FCNJigsawTask, images: torch.Tensor, n: int = 2, size: float = 2.
 def show(self: RelativePatchTask, images: torch.Tensor, n: int = 2, size: float = 2.2):
     "The crop's tiles, the centre tile and the neighbour tile with its class."
     s = self.sample(images[:n]); n = min(n, len(images)); fig, ax = _axes(n, 3, size)
-    for i in range(n):
-        k = int(s['targets'][i])
-        ax[i, 0].imshow(_mosaic(s['tiles'][i])); ax[i, 0].set_title('tiles of the crop')
-        ax[i, 1].imshow(to_display(s['inputs'][i, 0])); ax[i, 1].set_title('centre tile')
-        ax[i, 2].imshow(to_display(s['inputs'][i, 1])); ax[i, 2].set_title(f'neighbour: class {k} (grid {NEIGHBOURS[k]})')
+    for i, k in enumerate(s['targets'][:n].tolist()):
+        _row(ax[i], [(_mosaic(s['tiles'][i]), 'tiles of the crop'), (to_display(s['inputs'][i, 0]), 'centre tile'),
+                     (to_display(s['inputs'][i, 1]), f'neighbour: class {k} (grid {NEIGHBOURS[k]})')])
     return _done(fig)
 
 # %% ../../nbs/tasks/02_patch.ipynb #6a39e529
