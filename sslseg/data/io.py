@@ -66,7 +66,8 @@ def denormalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.
 
 # %% ../../nbs/data/00_io.ipynb #03527b9b
 # torchvision 0.29 marks its decoders deprecated in favour of torchcodec; they are still the fastest PNG/JPEG path here
-warnings.filterwarnings('ignore', message='The image decoding and encoding capabilities of TorchVision are deprecated', category=DeprecationWarning)
+warnings.filterwarnings('ignore', message='The image decoding and encoding capabilities of TorchVision are deprecated',
+                        category=DeprecationWarning)
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff', '.gif', '.ppm')
 
 def _unreadable(path, e):

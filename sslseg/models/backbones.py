@@ -61,7 +61,8 @@ class ERFNetBackbone(BackboneMixin, ERFNet):
 # %% ../../nbs/models/01_backbones.ipynb #cb761466
 def _fc67(c_in: int, k: int, fc_dim: int = 4096, dropout: float = 0.5):
     "VGG/AlexNet's fc6 (a k×k convolution, 'same' padding) and fc7 (1×1), each with ReLU and dropout, as convolutions."
-    fc6 = nn.Sequential(nn.ZeroPad2d(((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)), nn.Conv2d(c_in, fc_dim, k), nn.ReLU(inplace=True), nn.Dropout(dropout))
+    fc6 = nn.Sequential(nn.ZeroPad2d(((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)), nn.Conv2d(c_in, fc_dim, k), nn.ReLU(inplace=True),
+                        nn.Dropout(dropout))
     return fc6, nn.Sequential(nn.Conv2d(fc_dim, fc_dim, 1), nn.ReLU(inplace=True), nn.Dropout(dropout))
 
 class FCNHead(nn.Module):
@@ -143,7 +144,8 @@ class StagedFCN(BackboneMixin, nn.Module):
             if self.taps[len(enc):] != ['fc6', 'fc7'][:n_fc]:
                 raise SSLSegError(f"hypercolumn taps {self.taps}: fc6/fc7 come last, fc7 only with fc6", fix="e.g. taps=LARSSON_TAPS")
             self.enc_taps, chans = enc, self._tap_channels()
-            self.decoder = HypercolumnHead([chans[t] for t in enc], n, hidden, n_fc=n_fc, fc_in=channels[-1], fc6_kernel=fc6_kernel, fc_dim=fc_dim)
+            self.decoder = HypercolumnHead([chans[t] for t in enc], n, hidden, n_fc=n_fc, fc_in=channels[-1], fc6_kernel=fc6_kernel,
+                                           fc_dim=fc_dim)
         else: raise SSLSegError(f"unknown head {head!r}", fix="use head='fcn32' or head='hypercolumn'")
 
     def block_names(self): return [f'block{i}' for i in range(1, 6)]
@@ -225,7 +227,8 @@ def _staged(arch, blocks, in_ch, num_classes, head, **kw):
 def alexnet_fcn(num_classes=12, in_ch=3, head='fcn32', fc_dim=4096, hidden=1024):
     "torchvision AlexNet as an FCN (fc6 = 6×6 conv)."
     f = torchvision.models.alexnet(weights=None).features
-    blocks, ch, cfg = _staged('alexnet', [f[0:3], f[3:6], f[6:8], f[8:10], f[10:13]], in_ch, num_classes, head, fc_dim=fc_dim, hidden=hidden)
+    blocks, ch, cfg = _staged('alexnet', [f[0:3], f[3:6], f[6:8], f[8:10], f[10:13]], in_ch, num_classes, head, fc_dim=fc_dim,
+                              hidden=hidden)
     return StagedFCN(blocks, ch, cfg, head, fc6_kernel=6, fc_dim=fc_dim, hidden=hidden)
 
 def vgg16_fcn(num_classes=12, in_ch=3, head='fcn32', fc_dim=4096, hidden=1024, batch_norm=False, taps=None):

@@ -130,7 +130,8 @@ INPUT_NORMS = ('imagenet', 'none')
 def check_input_norm(input_norm: str, allowed=INPUT_NORMS) -> str:
     "`input_norm` if it is one of `allowed`, else SSLSegError naming the choices."
     if input_norm not in allowed:
-        raise SSLSegError(f"unknown input_norm {input_norm!r}", None, f"use one of {', '.join(map(repr, allowed))} (e.g. --opt input_norm={allowed[0]})")
+        raise SSLSegError(f"unknown input_norm {input_norm!r}", None,
+                          f"use one of {', '.join(map(repr, allowed))} (e.g. --opt input_norm={allowed[0]})")
     return input_norm
 
 def normalize_input(x: torch.Tensor, input_norm: str = 'imagenet') -> torch.Tensor:

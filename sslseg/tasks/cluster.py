@@ -25,7 +25,9 @@ def kmeans_labels(feats: np.ndarray, k: int, seed: int = 0, minibatch_above: int
     "Cluster rows of `feats` into `k` groups (k-means++, Euclidean); returns (labels, fitted estimator)."
     from sklearn.cluster import KMeans, MiniBatchKMeans
     n = len(feats)
-    if k > n: raise SSLSegError(f"cannot make {k} clusters from {n} images", None, f"use k <= {n} (e.g. `sslseg pretrain --task cluster --epochs 10 --out runs/cluster --opt k={max(2, n // 10)}`) or more images")
+    if k > n: raise SSLSegError(f"cannot make {k} clusters from {n} images", None,
+                                f"use k <= {n} (e.g. `sslseg pretrain --task cluster --epochs 10 --out runs/cc --opt k={max(2, n // 10)}`) "
+                                "or more images")
     km = (MiniBatchKMeans(k, random_state=seed, batch_size=4096, n_init=3) if n > minibatch_above
           else KMeans(k, random_state=seed, n_init=1))
     km.fit(np.asarray(feats, dtype=np.float32))
@@ -34,14 +36,15 @@ def kmeans_labels(feats: np.ndarray, k: int, seed: int = 0, minibatch_above: int
 class PseudoLabeled(Dataset):
     "`(image, pseudo_label)` pairs: the images of `dataset` with one integer label each."
     def __init__(self, dataset, labels):
-        if len(labels) != len(dataset): raise SSLSegError(f"{len(labels)} pseudo-labels for {len(dataset)} images", None, "fit or assign the clusters on this dataset")
+        if len(labels) != len(dataset): raise SSLSegError(f"{len(labels)} pseudo-labels for {len(dataset)} images", None,
+                                                          "fit or assign the clusters on this dataset")
         self.dataset, self.labels = dataset, torch.as_tensor(np.asarray(labels), dtype=torch.long)
     def __len__(self): return len(self.dataset)
     def __getitem__(self, i): return images_of(self.dataset[i]), self.labels[i]
 
 # %% ../../nbs/tasks/04_cluster.ipynb #00fa3953
 def _build_teacher(name: str, checkpoint=None, seed: int = 0) -> tuple[nn.Module, str]:
-    "A backbone by name (random init seeded with `seed`), with encoder weights from `checkpoint` if given; and the input norm it learned on."
+    "A backbone by name (seeded random init), encoder weights from `checkpoint` if given; and the input norm it learned on."
     from sslseg.models.backbones import build_backbone
     torch.manual_seed(seed)
     net, norm = build_backbone(name), 'imagenet'
@@ -82,13 +85,15 @@ class ClusterTask(_ImageClassTask):
                  flip: float = 0.5, input_norm: str = 'imagenet'):
         self.k, self.teacher, self.checkpoint, self.arch, self.grid, self.seed = k, teacher, checkpoint, arch, grid, seed
         self.layer = int(layer) if isinstance(layer, str) and layer.isdigit() else layer
-        self.minibatch_above, self.hog_size, self.hog_cell, self.hog_words, self.hidden = minibatch_above, hog_size, hog_cell, hog_words, hidden
+        self.minibatch_above, self.hog_size, self.hog_cell, self.hog_words = minibatch_above, hog_size, hog_cell, hog_words
+        self.hidden = hidden
         self.n_classes, self.input_norm = k, check_input_norm(input_norm)
         self.aug = DenseAugment(crop_scale, 0., flip) if augment else None
         self.labels, self.kmeans, self.codebook = None, None, None
         self._config = dict(k=k, teacher=teacher, checkpoint=None if checkpoint is None else str(checkpoint), arch=arch, layer=layer,
                             grid=grid, seed=seed, minibatch_above=minibatch_above, hog_size=hog_size, hog_cell=hog_cell,
-                            hog_words=hog_words, hidden=hidden, augment=augment, crop_scale=list(crop_scale), flip=flip, input_norm=input_norm)
+                            hog_words=hog_words, hidden=hidden, augment=augment, crop_scale=list(crop_scale), flip=flip,
+                            input_norm=input_norm)
 
     @property
     def source(self) -> str:
@@ -99,9 +104,11 @@ class ClusterTask(_ImageClassTask):
         "The teacher network and the input normalisation it expects; SSLSegError for a named teacher without checkpoint."
         if self.teacher == 'random': return _build_teacher(self.arch, None, self.seed)
         if self.checkpoint is None:
-            raise SSLSegError(f"cluster teacher '{self.teacher}' has no checkpoint: without one it would be the random-network control", None,
-                              "pass the teacher's weights, e.g. `sslseg pretrain --task cluster --epochs 10 --out runs/cluster --opt checkpoint=runs/rotation/best.pt`, or ask for "
-                              "the control by name: `sslseg pretrain --task cluster --epochs 10 --out runs/cluster --opt teacher=random`")
+            raise SSLSegError(f"cluster teacher '{self.teacher}' has no checkpoint: without one it would be the random-network control",
+                              None,
+                              "pass the teacher's weights, e.g. "
+                              "`sslseg pretrain --task cluster --epochs 10 --out runs/cc --opt checkpoint=runs/rot/best.pt`, or ask for "
+                              "the control by name: `sslseg pretrain --task cluster --epochs 10 --out runs/cc --opt teacher=random`")
         return _build_teacher(self.teacher, self.checkpoint, self.seed)
 
 # %% ../../nbs/tasks/04_cluster.ipynb #17405af8
@@ -171,7 +178,7 @@ def prepare(self: ClusterTask, dataset, batch_size: int = 32, device=None) -> Ps
 
 # %% ../../nbs/tasks/04_cluster.ipynb #5e9cac2f
 def ClassFolder(root, size=(224, 224)):
-    "The labeled classification folder `root/<class>/<image>` (torchvision `ImageFolder`): images resized + centre-cropped to `size`, [0,1]."
+    "The labeled classification folder `root/<class>/<image>` (torchvision `ImageFolder`), resized + centre-cropped to `size`, [0,1]."
     from torchvision.datasets import ImageFolder
     from torchvision.transforms import v2
     root = Path(root)

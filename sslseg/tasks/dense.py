@@ -86,7 +86,9 @@ class ColorizeTask(Task):
 
 # %% ../../nbs/tasks/03_dense.ipynb #3536a6c5
 def window_hist(v: torch.Tensor, bins, window: int = 7) -> torch.Tensor:
-    "Per-pixel histograms over the `window`² neighbourhood (clipped at borders) of values in [0,1]: (B,H,W) → (B,bins,H,W), or (B,K,H,W) with K bin counts → (B,Σbins,H,W)."
+    """Per-pixel histograms over the `window`² neighbourhood (clipped at borders) of values in [0,1].
+
+    (B,H,W) → (B,bins,H,W), or (B,K,H,W) with K bin counts → (B,Σbins,H,W)."""
     if v.ndim == 3: v = v[:, None]
     bins = [bins] * v.shape[1] if isinstance(bins, int) else list(bins)
     off = torch.tensor([0] + bins[:-1], device=v.device).cumsum(0).view(1, -1, 1, 1)
@@ -94,7 +96,8 @@ def window_hist(v: torch.Tensor, bins, window: int = 7) -> torch.Tensor:
     idx = torch.minimum((v * nb).long().clamp_min(0), nb - 1) + off                    # bin index, offset per value kind
     C = sum(bins); onehot = v.new_zeros(v.shape[0], C, *v.shape[2:]).scatter_(1, idx, 1.)
     r = window // 2   # window sums are separable: a k×1 then a 1×k box filter (depthwise conv), then ÷ the clipped window's size
-    box = lambda t, c: F.conv2d(F.conv2d(t, t.new_ones(c, 1, window, 1), padding=(r, 0), groups=c), t.new_ones(c, 1, 1, window), padding=(0, r), groups=c)
+    box = lambda t, c: F.conv2d(F.conv2d(t, t.new_ones(c, 1, window, 1), padding=(r, 0), groups=c), t.new_ones(c, 1, 1, window),
+                                padding=(0, r), groups=c)
     return box(onehot, C) / box(v.new_ones(1, 1, *v.shape[2:]), 1)
 
 def hist_kl(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -116,7 +119,8 @@ def sparse_window_hist(v: torch.Tensor, bins, window: int, pos: torch.Tensor) ->
     P, n = pos.shape[1], flat.shape[2]
     win = idx.gather(2, flat.reshape(B, 1, P * n).expand(-1, K, -1)).view(B, K, P, n)      # bins of every window pixel
     src = valid[:, None].expand(-1, K, -1, -1)
-    hist = v.new_zeros(B, sum(bins), P).scatter_add_(1, win.permute(0, 1, 3, 2).reshape(B, K * n, P), src.permute(0, 1, 3, 2).reshape(B, K * n, P))
+    flat_bins, flat_src = win.permute(0, 1, 3, 2).reshape(B, K * n, P), src.permute(0, 1, 3, 2).reshape(B, K * n, P)
+    hist = v.new_zeros(B, sum(bins), P).scatter_add_(1, flat_bins, flat_src)
     return hist / valid.sum(2)[:, None]
 
 def _at(t: torch.Tensor, pos: torch.Tensor | None) -> torch.Tensor:
@@ -131,7 +135,8 @@ class ColorHistTask(Task):
                  chroma_weighting: bool = True, gray: str = 'lab', samples: int | None = 128, augment: bool = True,
                  crop_scale=(0.5, 1.0), translate: float = 0.1, flip: float = 0.5, input_norm: str = 'imagenet'):
         if gray not in ('lab', 'mean'): raise SSLSegError(f"unknown gray input '{gray}'", None, "use gray='lab' (L*) or 'mean' ((R+G+B)/3)")
-        self.hb, self.cb, self.window, self.hue_weight, self.chroma_weighting, self.gray = hue_bins, chroma_bins, window, hue_weight, chroma_weighting, gray
+        self.hb, self.cb, self.window, self.hue_weight = hue_bins, chroma_bins, window, hue_weight
+        self.chroma_weighting, self.gray = chroma_weighting, gray
         self.samples, self.input_norm = samples, check_input_norm(input_norm)
         self.aug = DenseAugment(crop_scale, translate, flip) if augment else None
         self._config = dict(hue_bins=hue_bins, chroma_bins=chroma_bins, window=window, hue_weight=hue_weight,
@@ -142,7 +147,8 @@ class ColorHistTask(Task):
         "Hue+chroma histograms (B, hue_bins+chroma_bins, H, W) and loss weights (B, 2, H, W) of images `x`; (…, P) at pixels `pos`."
         h, c = hue_chroma(x)
         hc = torch.stack([h, c], 1)
-        hist = window_hist(hc, (self.hb, self.cb), self.window) if pos is None else sparse_window_hist(hc, (self.hb, self.cb), self.window, pos)
+        bins = (self.hb, self.cb)
+        hist = window_hist(hc, bins, self.window) if pos is None else sparse_window_hist(hc, bins, self.window, pos)
         g = x.mean(1)
         wc = 3 * torch.minimum(torch.minimum(g, 1 - g), torch.full_like(g, 1 / 3)) if self.chroma_weighting else torch.ones_like(g)
         return hist, _at(torch.stack([self.hue_weight * c, wc], 1), pos)
@@ -165,7 +171,8 @@ class ColorHistTask(Task):
         hist, _, *pos = targets; out = _at(out, pos[0] if pos else None)
         ok_h = out[:, :self.hb].argmax(1) == hist[:, :self.hb].argmax(1)
         ok_c = out[:, self.hb:].argmax(1) == hist[:, self.hb:].argmax(1)
-        return {'hue_ok': ok_h.sum().double(), 'chroma_ok': ok_c.sum().double(), 'npix': torch.tensor(float(ok_h.numel()), device=out.device, dtype=torch.float64)}
+        npix = torch.tensor(float(ok_h.numel()), device=out.device, dtype=torch.float64)
+        return {'hue_ok': ok_h.sum().double(), 'chroma_ok': ok_c.sum().double(), 'npix': npix}
 
     def metric_values(self, st):
         h, c = (st['hue_ok'] / st['npix'].clamp_min(1)).item(), (st['chroma_ok'] / st['npix'].clamp_min(1)).item()
@@ -179,7 +186,8 @@ def gray_levels(x: torch.Tensor) -> torch.Tensor:
 def multiotsu_thresholds(levels: torch.Tensor, classes: int = 4, nbins: int = 256) -> torch.Tensor:
     "Multilevel Otsu thresholds (B, classes−1) of integer images (B,H,W) in [0,nbins), batched dynamic programming."
     B = levels.shape[0]; dev = levels.device
-    hist = torch.zeros(B, nbins, device=dev, dtype=torch.float64).scatter_add_(1, levels.reshape(B, -1), torch.ones_like(levels.reshape(B, -1), dtype=torch.float64))
+    flat = levels.reshape(B, -1)
+    hist = torch.zeros(B, nbins, device=dev, dtype=torch.float64).scatter_add_(1, flat, torch.ones_like(flat, dtype=torch.float64))
     p = hist / hist.sum(1, keepdim=True)
     zero = torch.zeros(B, 1, device=dev, dtype=torch.float64)
     P = torch.cat([zero, p.cumsum(1)], 1); S = torch.cat([zero, (p * torch.arange(nbins, device=dev) / (nbins - 1)).cumsum(1)], 1)
@@ -212,7 +220,8 @@ class OtsuTask(SegmentationTask):
         super().__init__(classes)
         self.classes, self.input_norm = classes, check_input_norm(input_norm)
         self.aug = DenseAugment(crop_scale, translate, flip) if augment else None
-        self._config = dict(classes=classes, augment=augment, crop_scale=list(crop_scale), translate=translate, flip=flip, input_norm=input_norm)
+        self._config = dict(classes=classes, augment=augment, crop_scale=list(crop_scale), translate=translate, flip=flip,
+                            input_norm=input_norm)
 
     def make_batch(self, batch):
         x = images_of(batch)
@@ -237,7 +246,8 @@ class SimCLRAugment:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         B, _, H, W = x.shape; dev = x.device
-        x = crop_boxes(x, random_boxes(B, H, W, self.scale, self.ratio, 0., dev), flip=torch.rand(B, device=dev) < self.flip, padding_mode='reflection')
+        x = crop_boxes(x, random_boxes(B, H, W, self.scale, self.ratio, 0., dev), flip=torch.rand(B, device=dev) < self.flip,
+                       padding_mode='reflection')
         x = x.clamp(0, 1)
         x = color_jitter(x, *self.jitter, p=self.jitter_p)
         x = random_grayscale(x, self.gray_p)
@@ -266,7 +276,8 @@ class SimCLRTask(Task):
         if N < THESIS_SIMCLR_BATCH and not self._warned:
             self._warned = True
             warnings.warn(f"SimCLR batch {N} gives {2 * N - 2} negatives per view; the thesis recipe uses batch {THESIS_SIMCLR_BATCH} "
-                          f"({2 * THESIS_SIMCLR_BATCH - 2} negatives): `sslseg pretrain --task simclr --epochs 10 --out runs/simclr --batch-size {THESIS_SIMCLR_BATCH}`", stacklevel=2)
+                          f"({2 * THESIS_SIMCLR_BATCH - 2} negatives): "
+                          f"`sslseg pretrain --task simclr --epochs 10 --out runs/simclr --batch-size {THESIS_SIMCLR_BATCH}`", stacklevel=2)
         views = normalize_input(torch.cat([self.aug(x), self.aug(x)]), self.input_norm)
         i = torch.arange(N, device=x.device)
         return views, torch.cat([i + N, i])

@@ -50,7 +50,8 @@ class RotationTask(Task):
                  hidden: int = 128):
         check_input_norm(input_norm)
         self.size, self.augment, self.all_rotations, self.scale, self.translate = size, augment, all_rotations, tuple(scale), translate
-        self.jitter, self.input_norm, self.hidden = dict(brightness=brightness, contrast=contrast, saturation=saturation, hue=hue), input_norm, hidden
+        self.jitter, self.input_norm, self.hidden = dict(brightness=brightness, contrast=contrast, saturation=saturation,
+                                                         hue=hue), input_norm, hidden
         self._config = dict(size=size, augment=augment, all_rotations=all_rotations, scale=list(self.scale), translate=translate,
                             **self.jitter, input_norm=input_norm, hidden=hidden)
 
@@ -110,9 +111,10 @@ def hamming_stats(perms: torch.Tensor) -> dict:
 
 # %% ../../nbs/tasks/02_patch.ipynb #14a019b7
 def grid_tiles(x: torch.Tensor, grid: int = 3, tile: int = 64, random_offset: bool = True):
-    "Cut square images (B, C, S, S) into grid² cells and take a `tile`² crop from each: (B, grid², C, tile, tile) and corners (B, grid², 2)."
+    "Cut square images (B, C, S, S) into grid² cells, a `tile`² crop from each: (B, grid², C, tile, tile) and corners (B, grid², 2)."
     B, C, S, _ = x.shape; cell = S // grid; n = grid * grid; dev = x.device
-    if tile > cell: raise SSLSegError(f"tile {tile} is larger than the grid cell {cell} (crop {S} / grid {grid})", None, "use a smaller tile or a larger crop")
+    if tile > cell: raise SSLSegError(f"tile {tile} is larger than the grid cell {cell} (crop {S} / grid {grid})", None,
+                                      "use a smaller tile or a larger crop")
     off = (torch.randint(0, cell - tile + 1, (B, n, 2), device=dev) if random_offset
            else torch.full((B, n, 2), (cell - tile) // 2, device=dev))
     pos = torch.arange(n, device=dev)
@@ -132,7 +134,8 @@ class TileNet(nn.Module):
         self.pool = nn.AdaptiveMaxPool2d(1)
         self.head = nn.Sequential(nn.Linear(n_tiles * backbone.encoder_channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_out))
     @property
-    def config(self): return dict(arch='tilenet', backbone=dict(self.backbone.config), n_tiles=self.n_tiles, n_out=self.n_out, hidden=self.hidden)
+    def config(self): return dict(arch='tilenet', backbone=dict(self.backbone.config), n_tiles=self.n_tiles, n_out=self.n_out,
+                                  hidden=self.hidden)
     def forward(self, x):
         "x: (B, n_tiles, C, h, w) -> (B, n_out) logits."
         B, n = x.shape[:2]
@@ -143,11 +146,14 @@ class TileNet(nn.Module):
 class _TileTask(Task):
     "Shared tile extraction and per-tile augmentation of the jigsaw-family tasks."
     def _setup(self, crop_size, tile, scale, flip, jitter, brightness, contrast, saturation, hue, input_norm, hidden):
-        self.crop_size, self.tile, self.scale, self.flip, self.jitter, self.input_norm, self.hidden = crop_size, tile, tuple(scale), flip, jitter, input_norm, hidden
+        self.crop_size, self.tile, self.scale, self.flip = crop_size, tile, tuple(scale), flip
+        self.jitter, self.input_norm, self.hidden = jitter, input_norm, hidden
         check_input_norm(input_norm, INPUT_NORMS + ('tile',))
         self.jitter_kw = dict(brightness=brightness, contrast=contrast, saturation=saturation, hue=hue)
-        if tile > crop_size // 3: raise SSLSegError(f"tile {tile} does not fit a 3x3 grid of a {crop_size} crop", None, f"use tile <= {crop_size // 3}")
-        return dict(crop_size=crop_size, tile=tile, scale=list(self.scale), flip=flip, jitter=jitter, **self.jitter_kw, input_norm=input_norm, hidden=hidden)
+        if tile > crop_size // 3: raise SSLSegError(f"tile {tile} does not fit a 3x3 grid of a {crop_size} crop", None,
+                                                    f"use tile <= {crop_size // 3}")
+        return dict(crop_size=crop_size, tile=tile, scale=list(self.scale), flip=flip, jitter=jitter, **self.jitter_kw,
+                    input_norm=input_norm, hidden=hidden)
 
     def tiles(self, images: torch.Tensor):
         "Random (flipped) square crop resized to `crop_size`, and its 9 tiles (B, 9, 3, tile, tile) with their corners."
@@ -203,7 +209,8 @@ class JigsawPPTask(JigsawTask):
     def __init__(self, n_perms: int = 701, min_hamming: int | None = 3, max_occluded: int = 2, gray_p: float = 0.7, perm_seed: int = 0,
                  crop_size: int = 225, tile: int = 64, scale=(0.5, 1.0), flip: bool = True, jitter: bool = False, brightness: float = 0.4,
                  contrast: float = 0.4, saturation: float = 0.4, hue: float = 0.1, input_norm: str = 'tile', hidden: int = 4096):
-        super().__init__(n_perms, min_hamming, perm_seed, crop_size, tile, scale, flip, jitter, brightness, contrast, saturation, hue, input_norm, hidden)
+        super().__init__(n_perms, min_hamming, perm_seed, crop_size, tile, scale, flip, jitter, brightness, contrast, saturation, hue,
+                         input_norm, hidden)
         if not 0 <= max_occluded <= 8: raise SSLSegError(f"max_occluded={max_occluded} must be between 0 and 8", None, "the paper uses 2")
         self.max_occluded, self.gray_p = max_occluded, gray_p
         self._config.update(max_occluded=max_occluded, gray_p=gray_p)
@@ -232,7 +239,8 @@ class FCNJigsawNet(nn.Module):
         c = backbone.encoder_channels
         self.head = nn.Sequential(nn.Conv2d(2 * c, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, grid * grid, 1))
     @property
-    def config(self): return dict(arch='fcn_jigsaw_net', backbone=dict(self.backbone.config), grid=self.grid, hidden=self.hidden, pool=self.pool)
+    def config(self): return dict(arch='fcn_jigsaw_net', backbone=dict(self.backbone.config), grid=self.grid, hidden=self.hidden,
+                                  pool=self.pool)
     def patch_features(self, x):
         "Encoder features pooled over each grid patch: (B, C, grid, grid)."
         f = self.backbone.encode(x)
@@ -301,7 +309,8 @@ NEIGHBOURS = (0, 1, 2, 3, 5, 6, 7, 8)
 class RelativePatchTask(_TileTask):
     "Predict which of the 8 neighbours of the centre tile the second tile is (thesis §3.2.4, Doersch et al.)."
     name = 'relative_patch'
-    def __init__(self, crop_size: int = 225, tile: int = 64, scale=(0.5, 1.0), flip: bool = True, jitter: bool = True, brightness: float = 0.4,
+    def __init__(self, crop_size: int = 225, tile: int = 64, scale=(0.5, 1.0), flip: bool = True, jitter: bool = True,
+                 brightness: float = 0.4,
                  contrast: float = 0.4, saturation: float = 0.4, hue: float = 0.1, input_norm: str = 'tile', hidden: int = 4096):
         self._config = self._setup(crop_size, tile, scale, flip, jitter, brightness, contrast, saturation, hue, input_norm, hidden)
 
