@@ -81,6 +81,16 @@ def random_boxes(n: int, H: int, W: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
 # %% ../../nbs/tasks/01_augment.ipynb #90d745e5
 def _per(v: torch.Tensor) -> torch.Tensor: return v.view(-1, 1, 1, 1)
 
+_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64)
+_RGB_FROM_YIQ = torch.linalg.inv(_YIQ)
+
+def _hue_matrices(a: torch.Tensor) -> torch.Tensor:
+    "(B, 3, 3) RGB matrices that turn the chroma plane (I, Q of YIQ) by angles `a` (radians) and keep the luma Y."
+    R = torch.zeros(len(a), 3, 3, dtype=torch.float64, device=a.device); R[:, 0, 0] = 1
+    c, s = a.double().cos(), a.double().sin()
+    R[:, 1, 1], R[:, 1, 2], R[:, 2, 1], R[:, 2, 2] = c, -s, s, c
+    return _RGB_FROM_YIQ.to(a.device) @ R @ _YIQ.to(a.device)
+
 def color_jitter(x: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.4, hue: float = 0.1,
                  p: float = 1.0) -> torch.Tensor:
     "Per-image colour jitter of (B,3,H,W) in [0,1] (torchvision's factor ranges, fixed order b, c, s, h), each with probability `p`."
@@ -93,8 +103,8 @@ def color_jitter(x: torch.Tensor, brightness: float = 0.4, contrast: float = 0.4
     if saturation:
         g = to_gray(y); y = (g + u(saturation) * (y - g)).clamp(0, 1)
     if hue:
-        hsv = rgb_to_hsv(y); dh = torch.empty(B, 1, 1, 1, device=dev, dtype=x.dtype).uniform_(-hue, hue)
-        y = hsv_to_rgb(torch.cat([torch.remainder(hsv[:, :1] + dh, 1.0), hsv[:, 1:]], 1))
+        M = _hue_matrices(torch.empty(B, device=dev).uniform_(-hue, hue) * 2 * math.pi).to(x.dtype)
+        y = torch.einsum('nij,njhw->nihw', M, y).clamp(0, 1)
     return y if p >= 1 else torch.where(_per(torch.rand(B, device=dev) < p), y, x)
 
 def random_grayscale(x: torch.Tensor, p: float = 0.2) -> torch.Tensor:
