@@ -111,11 +111,14 @@ def test_erfnet_backbone_is_erfnet():
     assert torch.equal(b.features(x, 'layer7'), e.features(x, 7))
 
 def test_hypercolumn_head():
-    m = build_backbone('vgg16', 4, head='hypercolumn', hidden=16).eval()
+    m = build_backbone('vgg16', 4, head='hypercolumn', hidden=16, taps=[f'block{i}' for i in range(1, 6)]).eval()
     assert m.decoder.hidden[0].in_channels == 64 + 128 + 256 + 512 + 512
     with torch.no_grad():
         assert m(torch.zeros(1, 3, 45, 61)).shape == (1, 4, 45, 61)
         assert m.features(torch.zeros(1, 3, 64, 64), 'hidden').shape == (1, 16, 16, 16)   # stride-4 grid
+    lm = build_backbone('vgg16', 4, head='hypercolumn', hidden=16, fc_dim=32)          # Larsson et al.: conv1_1..conv5_3, fc6, fc7
+    assert lm.decoder.hidden[0].in_channels == 2 * 64 + 2 * 128 + 3 * 256 + 6 * 512 + 2 * 32 and lm.decoder.hidden[2].p == 0.5
+    with torch.no_grad(): assert lm.eval()(torch.zeros(1, 3, 40, 40)).shape == (1, 4, 40, 40)
     a = build_backbone('alexnet', 4, head='hypercolumn', hidden=16).eval()
     with torch.no_grad(): assert a.features(torch.zeros(1, 3, 128, 128), 'hidden').shape[-1] == 15      # AlexNet: block1's grid (stride 8)
 

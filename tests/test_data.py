@@ -8,7 +8,7 @@ from PIL import Image
 from torchvision import tv_tensors
 from sslseg.core import SSLSegError
 from sslseg.data.transforms import _stripes
-from sslseg.data import (CamVid, Cityscapes, VOC, ImageFolder, Unlabeled, SyntheticScenes, SegDataset, seg_transforms, get_dataset,
+from sslseg.data import (CamVid, Cityscapes, VOC, UnlabeledFolder, Unlabeled, SyntheticScenes, SegDataset, seg_transforms, get_dataset,
                          labeled_subset, class_weights, enet_weights, label_histogram, cityscapes_city_split, loader_throughput,
                          alignment, fake_camvid, fake_cityscapes, fake_voc, read_image, voc_colormap, IMAGENET_MEAN)
 
@@ -149,7 +149,7 @@ def test_image_folder_and_unlabeled(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / 'a/x.png'); Image.fromarray(rgb[..., 0]).save(tmp_path / 'a/b/y.jpg')
     Image.fromarray(np.dstack([rgb, rgb[..., :1]])).save(tmp_path / 'z.webp'); (tmp_path / 'readme.txt').write_text('no')
-    ds = ImageFolder(tmp_path, size=(16, 16))
+    ds = UnlabeledFolder(tmp_path, size=(16, 16))
     assert len(ds) == 3 and all(ds[i].shape == (3, 16, 16) and ds[i].dtype == torch.float32 for i in range(3))
     assert torch.utils.data.default_collate([ds[0], ds[1]]).shape == (2, 3, 16, 16)
     u = Unlabeled(SyntheticScenes(3, size=(20, 30)))
@@ -244,7 +244,7 @@ def test_error_corrupt_image(tmp_path):
     root = _bad_camvid(tmp_path); (root / 'train/f2.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
     with pytest.raises(SSLSegError, match=r'cannot read image.*f2\.png.*delete it or re-download'): CamVid(root, 'train').validate()
     (tmp_path / 'imgs').mkdir(); (tmp_path / 'imgs/x.jpg').write_bytes(b'nope')
-    with pytest.raises(SSLSegError, match='cannot read image'): ImageFolder(tmp_path / 'imgs')[0]
+    with pytest.raises(SSLSegError, match='cannot read image'): UnlabeledFolder(tmp_path / 'imgs')[0]
 
 
 def test_error_empty_split(tmp_path):
@@ -254,7 +254,7 @@ def test_error_empty_split(tmp_path):
     (root / 'train.txt').write_text('\n')
     with pytest.raises(SSLSegError, match="empty split 'train'"): CamVid(root, 'train')
     (tmp_path / 'e').mkdir()
-    with pytest.raises(SSLSegError, match='empty split'): ImageFolder(tmp_path / 'e')
+    with pytest.raises(SSLSegError, match='empty split'): UnlabeledFolder(tmp_path / 'e')
     with pytest.raises(SSLSegError, match='empty split'): SyntheticScenes(0)
 
 

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from sslseg.core import SSLSegError
 from sslseg.models import ERFNet
 from sslseg.tasks import TASKS
+from sslseg.tasks import normalize
 from sslseg.tasks import (crop_boxes, color_jitter, tile_normalize, to_gray, rotate_groups, permutation_set, hamming_stats, grid_tiles,
                                 to_patches, from_patches, RotationTask, JigsawTask, JigsawPPTask, FCNJigsawTask, RelativePatchTask, NEIGHBOURS)
 
@@ -40,7 +41,7 @@ def test_color_jitter_per_image_and_tile_norm():
     assert y.min() >= 0 and y.max() <= 1
     ratio = (y.mean((1, 2, 3)) / x.mean((1, 2, 3)))
     assert ratio.std() > 0.01                                  # factors differ between images
-    g = to_gray(x); torch.testing.assert_close(color_jitter(g, 0, 0, 0, 0.5), g, atol=1e-4, rtol=0)
+    g = to_gray(x).expand_as(x); torch.testing.assert_close(color_jitter(g, 0, 0, 0, 0.5), g, atol=1e-4, rtol=0)
     t = tile_normalize(torch.rand(2, 9, 3, 16, 16) * 3 + 1)
     torch.testing.assert_close(t.mean((-2, -1)), torch.zeros(2, 9, 3), atol=1e-4, rtol=0)
 
@@ -58,11 +59,12 @@ def test_rotation_unrotate_recovers_crop(kw):
 
 
 def test_rotation_no_augment_is_resize_only():
-    t = RotationTask(size=16, augment=False)
+    t = RotationTask(size=16, augment=False, input_norm='none')
     x = torch.rand(2, 3, 32, 32)
     ref = F.interpolate(x, size=(16, 16), mode='bilinear', antialias=True, align_corners=False)
     torch.testing.assert_close(t.crop(x), ref)
-    assert t.config()['normalize'] is False and RotationTask().config()['normalize'] is True
+    torch.testing.assert_close(RotationTask(size=16, augment=False).crop(x), normalize(ref))      # ImageNet-normalised by default
+    assert t.config()['input_norm'] == 'none' and RotationTask().config()['input_norm'] == 'imagenet'
 
 
 def test_permutation_sets():
@@ -94,7 +96,7 @@ def test_grid_tiles_from_their_cells():
 
 
 def test_jigsaw_unpermute_recovers_tiles():
-    t = JigsawTask(n_perms=50, crop_size=96, tile=28, jitter=False, tile_norm=False)
+    t = JigsawTask(n_perms=50, crop_size=96, tile=28, jitter=False, input_norm='none')
     s = t.sample(torch.rand(16, 3, 60, 80))
     assert s['inputs'].shape == (16, 9, 3, 28, 28)
     assert torch.equal(unpermute(s['inputs'], t.perms, s['targets']), s['tiles'])
@@ -106,7 +108,7 @@ def test_jigsaw_unpermute_recovers_tiles():
 
 
 def test_jigsaw_pp_occlusions():
-    t = JigsawPPTask(n_perms=100, crop_size=96, tile=28, gray_p=0.0, tile_norm=False)
+    t = JigsawPPTask(n_perms=100, crop_size=96, tile=28, gray_p=0.0, input_norm='none')
     assert hamming_stats(t.perms)['min'] >= 3
     s = t.sample(torch.rand(64, 3, 60, 80))
     occ, src = s['occluded'], s['source']
@@ -153,7 +155,7 @@ def test_fcn_jigsaw_loss_is_eq7():
 
 def test_relative_patch_targets():
     torch.manual_seed(0)   # 40 draws cover all 8 neighbours only with probability ~0.96: fix the draw
-    t = RelativePatchTask(crop_size=96, tile=28, jitter=False, tile_norm=False)
+    t = RelativePatchTask(crop_size=96, tile=28, jitter=False, input_norm='none')
     s = t.sample(torch.rand(40, 3, 60, 80))
     pos = torch.tensor(NEIGHBOURS)[s['targets']]
     assert torch.equal(s['inputs'][:, 0], s['tiles'][:, 4])
@@ -233,13 +235,13 @@ def test_rotation_learns(scenes):
 
 @pytest.mark.slow
 def test_jigsaw_learns(scenes):
-    r = _train(JigsawTask(n_perms=10, crop_size=66, tile=20, hidden=128, jitter=False, tile_norm=False), scenes, 100, 16, lr=1e-3)
+    r = _train(JigsawTask(n_perms=10, crop_size=66, tile=20, hidden=128, jitter=False, input_norm='none'), scenes, 100, 16, lr=1e-3)
     assert r['valid_acc'] > 0.3                                  # chance 0.10; measured 0.562
 
 
 @pytest.mark.slow
 def test_jigsaw_pp_learns(scenes):
-    r = _train(JigsawPPTask(n_perms=10, crop_size=66, tile=20, hidden=128, tile_norm=False), scenes, 200, 16, lr=1e-3)
+    r = _train(JigsawPPTask(n_perms=10, crop_size=66, tile=20, hidden=128, input_norm='none'), scenes, 200, 16, lr=1e-3)
     assert r['valid_acc'] > 0.3                                  # chance 0.10; measured 0.578
 
 
@@ -255,6 +257,6 @@ def test_relative_patch_learns(scenes):
     # (with batch 16 for 200 steps it was still at 0.156). The 512 scenes are listed 5 times (fresh crops and neighbours each
     # time) so that validation runs every 40 steps, not every 8; validation: 4 random neighbours of each of the 128 scenes.
     tr, va = scenes
-    r = _train(RelativePatchTask(crop_size=66, tile=20, hidden=128, jitter=False, tile_norm=False), (tr.repeat(5, 1, 1, 1), va.repeat(4, 1, 1, 1)),
+    r = _train(RelativePatchTask(crop_size=66, tile=20, hidden=128, jitter=False, input_norm='none'), (tr.repeat(5, 1, 1, 1), va.repeat(4, 1, 1, 1)),
                300, 64)
     assert r['valid_acc'] > 0.25                                 # chance 0.125; measured 0.309 (45-190 s on 2 busy cores)

@@ -4,17 +4,13 @@
 
 # %% ../../nbs/data/03_datasets.ipynb #2713451c
 from __future__ import annotations
-import os, json, hashlib, math, time, warnings
-from fractions import Fraction
 from pathlib import Path
 import numpy as np
 import torch
-from torch.utils.data import Dataset, DataLoader
+from torch.utils.data import Dataset
 from torchvision import tv_tensors
-from torchvision.io import decode_image, ImageReadMode
-from torchvision.transforms import v2
 import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
+from ..core import SSLSegError
 from PIL import Image
 from .io import *
 from .io import _to_float
@@ -23,7 +19,7 @@ from .synthetic import *
 
 # %% auto #0
 __all__ = ['DATASETS', 'check_root', 'pair_folders', 'CamVid', 'fake_camvid', 'Cityscapes', 'cityscapes_city_split',
-           'fake_cityscapes', 'VOC', 'fake_voc', 'resize_cover', 'ImageFolder', 'Unlabeled', 'get_dataset']
+           'fake_cityscapes', 'VOC', 'fake_voc', 'resize_cover', 'UnlabeledFolder', 'Unlabeled', 'get_dataset']
 
 # %% ../../nbs/data/03_datasets.ipynb #91bb8a8d
 def check_root(root, name: str, script: str | None = None) -> Path:
@@ -53,7 +49,8 @@ def pair_folders(img_dir: Path, mask_dir: Path, mask_name=lambda p: p.name, exts
     return pairs
 
 def _empty_split(where, split):
-    return SSLSegError(f"empty split {split!r}: no images found", where, "check the root and split name, or re-run the data preparation script")
+    return SSLSegError(f"empty split {split!r}: no images found", where,
+                       "check the root and split name, or re-run the data preparation script")
 
 class CamVid(SegDataset):
     "CamVid in the SegNet layout (11 classes; void label 11 -> ignore 255)."
@@ -71,10 +68,13 @@ class CamVid(SegDataset):
         for n, line in enumerate(lst.read_text().splitlines(), 1):
             if not line.strip(): continue
             parts = line.split()
-            if len(parts) != 2: raise SSLSegError(f"line {n} of the list file should be 'image mask', got {line!r}", lst, "fix or delete the list file (the folders are then listed instead)")
+            if len(parts) != 2: raise SSLSegError(f"line {n} of the list file should be 'image mask', got {line!r}", lst,
+                                                  "fix or delete the list file (the folders are then listed instead)")
             ip, mp = (self.root / Path(p).parts[-2] / Path(p).parts[-1] for p in parts)
-            if not ip.is_file(): raise SSLSegError(f"listed image is missing (line {n} of {lst.name})", ip, "restore the image or re-download CamVid")
-            if not mp.is_file(): raise SSLSegError(f"image has no mask (line {n} of {lst.name})", mp, "restore the mask or re-download CamVid")
+            if not ip.is_file(): raise SSLSegError(f"listed image is missing (line {n} of {lst.name})", ip,
+                                                   "restore the image or re-download CamVid")
+            if not mp.is_file(): raise SSLSegError(f"image has no mask (line {n} of {lst.name})", mp,
+                                                   "restore the mask or re-download CamVid")
             pairs.append((ip, mp))
         return pairs
 
@@ -99,16 +99,20 @@ class Cityscapes(SegDataset):
         self.root, self.split = check_root(root, 'cityscapes'), split
         idir, mdir = self.root / 'leftImg8bit' / split, self.root / 'gtFine' / split
         for d in (idir, mdir):
-            if not d.is_dir(): raise SSLSegError("split folder not found", d, "prepare Cityscapes with `python data_scripts/prepare_cityscapes.py`")
+            if not d.is_dir(): raise SSLSegError("split folder not found", d,
+                                                 "prepare Cityscapes with `python data_scripts/prepare_cityscapes.py`")
         pairs = []
         for city in sorted(p for p in idir.iterdir() if p.is_dir()):
             pairs += pair_folders(city, mdir / city.name, lambda p: p.name.replace('_leftImg8bit.png', '_gtFine_labelIds.png'),
-                                  exts=('.png',), mask_suffix='_gtFine_labelIds.png') if (mdir / city.name).is_dir() else self._no_masks(city, mdir)
+                                  exts=('.png',), mask_suffix='_gtFine_labelIds.png') \
+                if (mdir / city.name).is_dir() else self._no_masks(city, mdir)
         for city in sorted(p for p in mdir.iterdir() if p.is_dir()):
             orphans = sorted(city.glob('*_gtFine_labelIds.png'))
-            if orphans and not (idir / city.name).is_dir(): raise SSLSegError("mask has no image", orphans[0], f"add the images under {idir / city.name} or delete the masks")
+            if orphans and not (idir / city.name).is_dir():
+                raise SSLSegError("mask has no image", orphans[0], f"add the images under {idir / city.name} or delete the masks")
         if not pairs: raise _empty_split(idir, split)
-        super().__init__(pairs, transform, label_lut(CITYSCAPES_ID_TO_TRAINID | {i: IGNORE_INDEX for i in range(34) if i not in CITYSCAPES_ID_TO_TRAINID}))
+        super().__init__(pairs, transform,
+                         label_lut(CITYSCAPES_ID_TO_TRAINID | {i: IGNORE_INDEX for i in range(34) if i not in CITYSCAPES_ID_TO_TRAINID}))
 
     def _no_masks(self, city, mdir):
         imgs = _images_in(city, ('.png',))
@@ -129,12 +133,14 @@ def fake_cityscapes(root: Path, cities=('ulm', 'zurich', 'aachen'), n=2, size=(8
     "Write a tiny Cityscapes-like tree with the real folder and file names."
     rng = np.random.default_rng(0)
     for c in cities:
-        (root / 'leftImg8bit' / split / c).mkdir(parents=True, exist_ok=True); (root / 'gtFine' / split / c).mkdir(parents=True, exist_ok=True)
+        for top in ('leftImg8bit', 'gtFine'): (root / top / split / c).mkdir(parents=True, exist_ok=True)
         for i in range(n):
             stem = f'{c}_{i:06d}_000019'
-            Image.fromarray(rng.integers(0, 255, size + (3,), dtype=np.uint8)).save(root / 'leftImg8bit' / split / c / f'{stem}_leftImg8bit.png')
+            Image.fromarray(rng.integers(0, 255, size + (3,),
+                                         dtype=np.uint8)).save(root / 'leftImg8bit' / split / c / f'{stem}_leftImg8bit.png')
             Image.fromarray(rng.integers(0, 34, size, dtype=np.uint8)).save(root / 'gtFine' / split / c / f'{stem}_gtFine_labelIds.png')
-            Image.fromarray(rng.integers(0, 255, size + (3,), dtype=np.uint8)).save(root / 'gtFine' / split / c / f'{stem}_gtFine_color.png')
+            Image.fromarray(rng.integers(0, 255, size + (3,),
+                                         dtype=np.uint8)).save(root / 'gtFine' / split / c / f'{stem}_gtFine_color.png')
     return root
 
 # %% ../../nbs/data/03_datasets.ipynb #86b9c293
@@ -147,13 +153,16 @@ class VOC(SegDataset):
             if (root / sub / 'JPEGImages').is_dir(): root = root / sub
         self.root, self.split = root, split
         lst = root / 'ImageSets' / 'Segmentation' / f'{split}.txt'
-        if not lst.is_file(): raise SSLSegError(f"list file for split {split!r} not found", lst, "prepare VOC (and SBD for train_aug) with `python data_scripts/prepare_voc.py`")
+        if not lst.is_file(): raise SSLSegError(f"list file for split {split!r} not found", lst,
+                                                "prepare VOC (and SBD for train_aug) with `python data_scripts/prepare_voc.py`")
         mdir = root / ('SegmentationClassAug' if split == 'train_aug' else 'SegmentationClass')
         pairs = []
         for n, line in enumerate(lst.read_text().split(), 1):
             ip, mp = root / 'JPEGImages' / f'{line}.jpg', mdir / f'{line}.png'
-            if not ip.is_file(): raise SSLSegError(f"listed image is missing ({lst.name}, entry {n})", ip, "restore the image or re-run data_scripts/prepare_voc.py")
-            if not mp.is_file(): raise SSLSegError(f"image has no mask ({lst.name}, entry {n})", mp, "restore the mask or re-run data_scripts/prepare_voc.py")
+            if not ip.is_file(): raise SSLSegError(f"listed image is missing ({lst.name}, entry {n})", ip,
+                                                   "restore the image or re-run data_scripts/prepare_voc.py")
+            if not mp.is_file(): raise SSLSegError(f"image has no mask ({lst.name}, entry {n})", mp,
+                                                   "restore the mask or re-run data_scripts/prepare_voc.py")
             pairs.append((ip, mp))
         if not pairs: raise _empty_split(lst, split)
         super().__init__(pairs, transform, label_lut({i: i for i in range(21)}))
@@ -162,7 +171,8 @@ class VOC(SegDataset):
 def fake_voc(root: Path, ids=('2007_000032', '2007_000039', '2008_000002'), size=(10, 14)):
     "Write a tiny VOC2012-like tree (JPEG images, palette PNG masks, list files, a train_aug set)."
     rng = np.random.default_rng(0); v = root / 'VOCdevkit' / 'VOC2012'
-    for d in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug', 'ImageSets/Segmentation'): (v / d).mkdir(parents=True, exist_ok=True)
+    for d in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug', 'ImageSets/Segmentation'):
+        (v / d).mkdir(parents=True, exist_ok=True)
     for i in ids:
         Image.fromarray(rng.integers(0, 255, size + (3,), dtype=np.uint8)).save(v / 'JPEGImages' / f'{i}.jpg')
         m = rng.integers(0, 21, size, dtype=np.uint8); m[0] = 255
@@ -180,15 +190,16 @@ def resize_cover(img: torch.Tensor, size) -> torch.Tensor:
     img = TF.resize(img, [max(size[0], round(h * s)), max(size[1], round(w * s))], antialias=True)
     return TF.center_crop(img, list(size))
 
-class ImageFolder(Dataset):
+class UnlabeledFolder(Dataset):
     "All images under `root` (nested), as float [0,1] tensors (3, H, W), optionally resized/cropped to `size`."
     def __init__(self, root, size=None, transform=None, exts=IMG_EXTS):
         self.root = check_root(root, 'folder', 'prepare_*.py, or point --root at any folder of images')
         self.size, self.transform = (tuple(size) if size is not None else None), transform
         self.files = sorted(p for p in self.root.rglob('*') if p.suffix.lower() in exts and p.is_file() and not p.name.startswith('.'))
-        if not self.files: raise SSLSegError(f"empty split: no images ({', '.join(exts)}) under the folder", self.root, "point --root at a folder that contains images")
+        if not self.files: raise SSLSegError(f"empty split: no images ({', '.join(exts)}) under the folder", self.root,
+                                             "point --root at a folder that contains images")
     def __len__(self): return len(self.files)
-    def __repr__(self): return f"ImageFolder(n={len(self)}, root={str(self.root)!r}, size={self.size})"
+    def __repr__(self): return f"UnlabeledFolder(n={len(self)}, root={str(self.root)!r}, size={self.size})"
     def raw(self, i): return read_image(self.files[i])
     def __getitem__(self, i):
         img = self.raw(i)
@@ -209,13 +220,15 @@ class Unlabeled(Dataset):
 # %% ../../nbs/data/03_datasets.ipynb #353ba39b
 DATASETS = ('synthetic', 'camvid', 'cityscapes', 'voc', 'folder')
 
-def get_dataset(name: str, root=None, split: str = 'train', size=None, augment: bool = True, normalize: bool = True, n: int | None = None, seed: int = 0):
+def get_dataset(name: str, root=None, split: str = 'train', size=None, augment: bool = True, normalize: bool = True,
+                n: int | None = None, seed: int = 0):
     "A dataset by name (synthetic, camvid, cityscapes, voc, folder) with the matching `seg_transforms`."
     train = split in ('train', 'train_aug')
     tfm = seg_transforms(size, train=train, augment=augment, normalize=normalize)
-    if name == 'synthetic': return SyntheticScenes(n or (200 if train else 50), size=size or (180, 240), seed=seed, split=split, transform=tfm)
+    if name == 'synthetic': return SyntheticScenes(n or (200 if train else 50), size=size or (180, 240), seed=seed, split=split,
+                                                   transform=tfm)
     if name == 'camvid': return CamVid(root, split, tfm)
     if name == 'cityscapes': return Cityscapes(root, split, tfm)
     if name == 'voc': return VOC(root, split, tfm)
-    if name == 'folder': return ImageFolder(root, size=size, transform=tfm)
+    if name == 'folder': return UnlabeledFolder(root, size=size, transform=tfm)
     raise SSLSegError(f"unknown dataset {name!r}", None, f"use one of {', '.join(DATASETS)}")

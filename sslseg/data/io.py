@@ -4,23 +4,19 @@
 
 # %% ../../nbs/data/00_io.ipynb #1f1c8258
 from __future__ import annotations
-import os, json, hashlib, math, time, warnings
-from fractions import Fraction
-from pathlib import Path
+import warnings
 import numpy as np
 import torch
-from torch.utils.data import Dataset, DataLoader
+from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.io import decode_image, ImageReadMode
 from torchvision.transforms import v2
-import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
-from PIL import Image
+from ..core import SSLSegError
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'IGNORE_INDEX', 'CAMVID_CLASSES', 'CAMVID_PALETTE', 'CITYSCAPES_CLASSES',
            'CITYSCAPES_PALETTE', 'CITYSCAPES_ID_TO_TRAINID', 'CITYSCAPES_LABELED_CITIES', 'VOC_CLASSES', 'VOC_PALETTE',
-           'IMG_EXTS', 'voc_colormap', 'read_image', 'read_mask', 'label_lut', 'SegDataset']
+           'IMG_EXTS', 'voc_colormap', 'colorize', 'denormalize', 'read_image', 'read_mask', 'label_lut', 'SegDataset']
 
 # %% ../../nbs/data/00_io.ipynb #7b4f2ebc
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -56,9 +52,22 @@ def voc_colormap(n: int = 256) -> list:
 
 VOC_PALETTE = voc_colormap(21)
 
+# %% ../../nbs/data/00_io.ipynb #52ba9256
+def colorize(mask, palette, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+    "uint8 RGB picture (..., H, W, 3) of a label mask (..., H, W): `palette[c]` for label c; ignored and unknown labels black."
+    lut = torch.tensor([tuple(c) for c in palette] + [(0, 0, 0)], dtype=torch.uint8)
+    m = torch.as_tensor(mask).long().cpu()
+    return lut[torch.where((m < 0) | (m >= len(palette)) | (m == ignore_index), len(palette), m)]
+
+def denormalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
+    "Undo the ImageNet normalisation for display: (..., 3, H, W) -> [0, 1]."
+    m, s = (torch.tensor(v, dtype=x.dtype, device=x.device).view(3, 1, 1) for v in (mean, std))
+    return (x * s + m).clamp(0, 1)
+
 # %% ../../nbs/data/00_io.ipynb #03527b9b
 # torchvision 0.29 marks its decoders deprecated in favour of torchcodec; they are still the fastest PNG/JPEG path here
-warnings.filterwarnings('ignore', message='The image decoding and encoding capabilities of TorchVision are deprecated', category=DeprecationWarning)
+warnings.filterwarnings('ignore', message='The image decoding and encoding capabilities of TorchVision are deprecated',
+                        category=DeprecationWarning)
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff', '.gif', '.ppm')
 
 def _unreadable(path, e):
@@ -154,7 +163,4 @@ class SegDataset(Dataset):
 
     def decode_mask(self, mask) -> torch.Tensor:
         "uint8 RGB (H, W, 3) picture of a label mask, ignored pixels black."
-        pal = torch.tensor(list(self.palette) + [(0, 0, 0)], dtype=torch.uint8)
-        m = torch.as_tensor(mask).long().clone()
-        m[(m < 0) | (m >= self.num_classes)] = self.num_classes
-        return pal[m]
+        return colorize(mask, self.palette, self.ignore_index)

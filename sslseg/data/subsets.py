@@ -4,18 +4,13 @@
 
 # %% ../../nbs/data/04_subsets.ipynb #d506627f
 from __future__ import annotations
-import os, json, hashlib, math, time, warnings
+import os, json, hashlib, time
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
 import torch
-from torch.utils.data import Dataset, DataLoader
-from torchvision import tv_tensors
-from torchvision.io import decode_image, ImageReadMode
-from torchvision.transforms import v2
-import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
-from PIL import Image
+from torch.utils.data import DataLoader
+from ..core import SSLSegError, atomic_json
 from .io import *
 from .synthetic import *
 from .datasets import *

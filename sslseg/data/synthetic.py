@@ -6,17 +6,9 @@
 from __future__ import annotations
 import functools
 import numpy as np
-import os, json, hashlib, math, time, warnings
-from fractions import Fraction
-from pathlib import Path
+import math
 import torch
-from torch.utils.data import Dataset, DataLoader
-from torchvision import tv_tensors
-from torchvision.io import decode_image, ImageReadMode
-from torchvision.transforms import v2
-import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
-from PIL import Image
+from ..core import SSLSegError
 from .io import *
 from .transforms import *
 
@@ -64,7 +56,8 @@ class _Canvas:
     def _box(self, y0, y1, x0, x1):
         y0, y1 = max(int(np.floor(y0)), 0), min(int(np.ceil(y1)), self.H); x0, x1 = max(int(np.floor(x0)), 0), min(int(np.ceil(x1)), self.W)
         if y1 <= y0 or x1 <= x0: return None
-        return (slice(y0, y1), slice(x0, x1)), np.arange(y0, y1, dtype=np.float32)[:, None] + .5, np.arange(x0, x1, dtype=np.float32)[None, :] + .5
+        ys, xs = np.arange(y0, y1, dtype=np.float32)[:, None] + .5, np.arange(x0, x1, dtype=np.float32)[None, :] + .5
+        return (slice(y0, y1), slice(x0, x1)), ys, xs
     def paint(self, sl, m, col, label, shade=None):
         c = np.broadcast_to(col, m.shape + (3,)) if shade is None else col * shade[..., None]
         self.img[sl][m] = c[m] if c.ndim == 3 else c; self.lab[sl][m] = label
@@ -105,7 +98,8 @@ def render_scene(rng: np.random.Generator, H: int = 180, W: int = 240):
     is_road = adx < road * d; is_side = ~is_road & (adx < R * d)
     asphalt = _jit(rng, np.full(3, rng.uniform(60, 120), np.float32), 6)
     tex = smooth_noise(rng, H - r0, W, (6, 12))
-    gi[:] = asphalt                                                           # (every ground pixel is painted below; this is a safe default)
+    # (every ground pixel is painted below; this is a safe default)
+    gi[:] = asphalt
     gi[is_road] = asphalt * (0.85 + 0.3 * tex[is_road])[:, None]
     lane = rng.uniform(-0.3, 0.3) * road
     dash = is_road & (np.abs(dx - lane * d) < 0.012 * W * d + 0.3) & ((z * rng.uniform(0.6, 1.2)) % 1 < 0.5)
@@ -113,9 +107,10 @@ def render_scene(rng: np.random.Generator, H: int = 180, W: int = 240):
     gi[dash | edge] = np.array([235, 235, 225], np.float32) if rng.random() < .7 else np.array([235, 200, 40], np.float32)
     gl[:] = ROAD
     pav = _jit(rng, FACADES[rng.integers(len(FACADES))] * 0.3 + np.array([140, 140, 135], np.float32) * 0.7, 12)
-    zs, ds, adxs = np.broadcast_to(z, is_side.shape)[is_side], np.broadcast_to(d, is_side.shape)[is_side], np.broadcast_to(adx, is_side.shape)[is_side]
+    zs, ds, adxs = (np.broadcast_to(a, is_side.shape)[is_side] for a in (z, d, adx))
     tiles = ((zs * 2.5) % 1 < 0.08) | ((adxs / ds / (0.05 * W)) % 1 < 0.08)
-    shade = (0.9 + 0.2 * tex[is_side]) * np.where(tiles, 0.8, 1.0) * np.where(adxs < (road + 0.015 * W) * ds + 0.3, 1.25, 1.0)   # joints, curb
+    # joints, curb
+    shade = (0.9 + 0.2 * tex[is_side]) * np.where(tiles, 0.8, 1.0) * np.where(adxs < (road + 0.015 * W) * ds + 0.3, 1.25, 1.0)
     gi[is_side] = pav * shade[:, None]
     gl[is_side] = PAVEMENT
     # façades left and right: buildings in street coordinate zb (distance along the street), heights in camera heights
@@ -131,7 +126,8 @@ def render_scene(rng: np.random.Generator, H: int = 180, W: int = 240):
         yfoot = hz + Hg / zb                                                   # the row where the façade meets the sidewalk
         n = 40
         bounds = np.cumsum(rng.uniform(0.3, 1.6, n)) + rng.uniform(0, 1)
-        kind = rng.choice(3, n, p=[0.75, 0.17, 0.08])                          # 0 building, 1 trees, 2 open (hedge + distant green up to the horizon)
+        # 0 building, 1 trees, 2 open (hedge + distant green up to the horizon)
+        kind = rng.choice(3, n, p=[0.75, 0.17, 0.08])
         height = rng.uniform(0.6, 3.5, n).astype(np.float32)
         height[kind == 1] = rng.uniform(0.5, 1.3, n)[kind == 1]
         cols = FACADES[rng.integers(len(FACADES), size=n)] + rng.normal(0, 12, (n, 3)).astype(np.float32)
@@ -151,7 +147,8 @@ def render_scene(rng: np.random.Generator, H: int = 180, W: int = 240):
         col = cols[b] * np.where((vv * 6) % 1 < 0.12, 0.88 * gain, gain)[:, None]     # brick courses, side shading
         col[windows] = wcol[b[windows]] * gain
         veg = k != 0
-        col[veg] = vcol * ((0.6 + 0.7 * leaf.ravel()[flat[veg]]) * np.where(k[veg] == 2, np.where(v[veg] < 0.15, 0.75, 1.15), 1.0) * gain)[:, None]
+        tone = np.where(k[veg] == 2, np.where(v[veg] < 0.15, 0.75, 1.15), 1.0)
+        col[veg] = vcol * ((0.6 + 0.7 * leaf.ravel()[flat[veg]]) * tone * gain)[:, None]
         fence = has_fence[b] & (v < 0.3) & ((zb[xi] * 8) % 1 < 0.45)
         col[fence] = fcol * gain
         img.reshape(-1, 3)[flat] = col
@@ -189,7 +186,8 @@ def render_scene(rng: np.random.Generator, H: int = 180, W: int = 240):
             s = rng.choice([-1, 1]); xc = vx + s * (road + rng.uniform(0.3, 0.9) * side) * dd
             ht = rng.uniform(2.0, 3.5) * sc; wt = max(0.08 * sc, 1.0)
             cv.rect(yb - ht * 0.6, yb, xc - wt / 2, xc + wt / 2, _jit(rng, np.array([90, 65, 45], np.float32), 10), TREE)
-            cv.ellipse(yb - ht * 0.7, xc, ht * 0.3, ht * rng.uniform(0.2, 0.35), _jit(rng, np.array([55, 110, 40], np.float32), 20), TREE, rough=rough)
+            cv.ellipse(yb - ht * 0.7, xc, ht * 0.3, ht * rng.uniform(0.2, 0.35), _jit(rng, np.array([55, 110, 40], np.float32), 20),
+                       TREE, rough=rough)
         elif kind == 'person':
             s = rng.choice([-1, 1]); xc = vx + s * (road + rng.uniform(0.1, 0.9) * side) * dd
             hp = rng.uniform(0.9, 1.2) * sc; wb = 0.28 * hp
@@ -203,7 +201,8 @@ def render_scene(rng: np.random.Generator, H: int = 180, W: int = 240):
             s = rng.choice([-1, 1]); xc = vx + s * rng.uniform(0.6, 0.95) * road * dd
             hp = rng.uniform(1.0, 1.2) * sc; rw = 0.2 * hp; L = 0.55 * hp
             frame = _jit(rng, SIGN_COLS[rng.integers(len(SIGN_COLS))], 20)
-            for wx in (-L / 2, L / 2): cv.ellipse(yb - rw, xc + wx, rw, rw * 0.35 + 0.5, np.array([25, 25, 25], np.float32), BICYCLIST, ring=0.45)
+            for wx in (-L / 2, L / 2): cv.ellipse(yb - rw, xc + wx, rw, rw * 0.35 + 0.5, np.array([25, 25, 25], np.float32), BICYCLIST,
+                                                  ring=0.45)
             cv.rect(yb - rw - 0.03 * hp, yb - rw + 0.03 * hp + 1, xc - L / 2, xc + L / 2, frame, BICYCLIST)
             cv.rect(yb - 0.85 * hp, yb - rw, xc - 0.07 * hp, xc + 0.07 * hp, _jit(rng, SHIRTS[rng.integers(len(SHIRTS))], 15), BICYCLIST)
             cv.ellipse(yb - 0.92 * hp, xc, 0.08 * hp, 0.065 * hp, SKIN[rng.integers(len(SKIN))], BICYCLIST)

@@ -4,18 +4,9 @@
 
 # %% ../../nbs/data/01_transforms.ipynb #1af5bcf9
 from __future__ import annotations
-import os, json, hashlib, math, time, warnings
-from fractions import Fraction
-from pathlib import Path
-import numpy as np
 import torch
-from torch.utils.data import Dataset, DataLoader
 from torchvision import tv_tensors
-from torchvision.io import decode_image, ImageReadMode
 from torchvision.transforms import v2
-import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError, atomic_json, camvid_root
-from PIL import Image
 from .io import *
 from .io import _to_float
 
@@ -24,13 +15,15 @@ __all__ = ['seg_transforms', 'alignment']
 
 # %% ../../nbs/data/01_transforms.ipynb #1b5ebf54
 def seg_transforms(size=None, train: bool = True, augment: bool = True, normalize: bool = True, scale=(0.5, 2.0), hflip: float = 0.5,
-                   translate=(0.1, 0.1), jitter=(0.2, 0.2, 0.2, 0.05), mean=IMAGENET_MEAN, std=IMAGENET_STD, ignore_index: int = IGNORE_INDEX):
+                   translate=(0.1, 0.1), jitter=(0.2, 0.2, 0.2,
+                                                 0.05), mean=IMAGENET_MEAN, std=IMAGENET_STD, ignore_index: int = IGNORE_INDEX):
     "Joint (Image, Mask) v2 pipeline: random scale/crop, flip, translation, colour jitter, float, normalise."
     fill = {tv_tensors.Image: 0, tv_tensors.Mask: ignore_index}
     size = tuple(size) if size is not None else None
     t = []
     if train and augment:
-        if scale and size is not None: t += [v2.ScaleJitter(size, scale_range=tuple(scale)), v2.RandomCrop(size, pad_if_needed=True, fill=fill)]
+        if scale and size is not None: t += [v2.ScaleJitter(size, scale_range=tuple(scale)), v2.RandomCrop(size, pad_if_needed=True,
+                                                                                                           fill=fill)]
         elif scale: t.append(v2.RandomAffine(degrees=0, scale=tuple(scale), fill=fill))
         elif size is not None: t.append(v2.Resize(size))
         if hflip: t.append(v2.RandomHorizontalFlip(hflip))

@@ -14,8 +14,9 @@ from ..core import SSLSegError
 from .erfnet import ERFNet, param_count
 
 # %% auto #0
-__all__ = ['BACKBONES', 'BackboneMixin', 'ERFNetBackbone', 'FCNHead', 'HypercolumnHead', 'StagedFCN', 'alexnet_fcn', 'vgg16_fcn',
-           'resnet50_fcn', 'resnet101_fcn', 'mobilenetv2_fcn', 'build_backbone', 'backbone_from_config']
+__all__ = ['LARSSON_TAPS', 'BACKBONES', 'BackboneMixin', 'ERFNetBackbone', 'FCNHead', 'HypercolumnHead', 'StagedFCN',
+           'alexnet_fcn', 'vgg16_fcn', 'resnet50_fcn', 'resnet101_fcn', 'mobilenetv2_fcn', 'build_backbone',
+           'backbone_from_config']
 
 # %% ../../nbs/models/01_backbones.ipynb #24129cea
 class BackboneMixin:
@@ -58,15 +59,18 @@ class ERFNetBackbone(BackboneMixin, ERFNet):
         return ERFNet.features(self, x, int(name[5:]))
 
 # %% ../../nbs/models/01_backbones.ipynb #cb761466
+def _fc67(c_in: int, k: int, fc_dim: int = 4096, dropout: float = 0.5):
+    "VGG/AlexNet's fc6 (a k×k convolution, 'same' padding) and fc7 (1×1), each with ReLU and dropout, as convolutions."
+    fc6 = nn.Sequential(nn.ZeroPad2d(((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)), nn.Conv2d(c_in, fc_dim, k), nn.ReLU(inplace=True),
+                        nn.Dropout(dropout))
+    return fc6, nn.Sequential(nn.Conv2d(fc_dim, fc_dim, 1), nn.ReLU(inplace=True), nn.Dropout(dropout))
+
 class FCNHead(nn.Module):
     "FCN-32s head: optional fc6/fc7 as convolutions, a 1×1 `score`, fixed bilinear upsampling to the input size."
     def __init__(self, c_in: int, num_classes: int, fc6_kernel: int | None = None, fc_dim: int = 4096, dropout: float = 0.5):
         super().__init__()
         if fc6_kernel:
-            k = fc6_kernel
-            self.fc6 = nn.Sequential(nn.ZeroPad2d(((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)), nn.Conv2d(c_in, fc_dim, k),
-                                     nn.ReLU(inplace=True), nn.Dropout(dropout))
-            self.fc7 = nn.Sequential(nn.Conv2d(fc_dim, fc_dim, 1), nn.ReLU(inplace=True), nn.Dropout(dropout))
+            self.fc6, self.fc7 = _fc67(c_in, fc6_kernel, fc_dim, dropout)
             c_in = fc_dim
         self.score = nn.Conv2d(c_in, num_classes, 1)
 
@@ -84,15 +88,22 @@ class FCNHead(nn.Module):
         return F.interpolate(self.features(feats, 'score'), size=size, mode='bilinear', align_corners=False)
 
 # %% ../../nbs/models/01_backbones.ipynb #35f08544
+LARSSON_TAPS = ('conv1_1', 'conv1_2', 'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv3_3', 'conv4_1', 'conv4_2', 'conv4_3',
+                'conv5_1', 'conv5_2', 'conv5_3', 'fc6', 'fc7')   # Larsson et al.'s VGG16 hypercolumn (paper 004, §3)
+
 class HypercolumnHead(nn.Module):
-    "Larsson et al.'s hypercolumn: every block's output on one grid, concatenated, 1×1 hidden layer + ReLU, 1×1 `score`, bilinear upsampling."
-    def __init__(self, channels: list[int], num_classes: int, hidden: int = 1024, min_stride: int = 4):
+    "Larsson et al.'s hypercolumn: tapped activations on one grid, concatenated, 1×1 hidden layer + ReLU + dropout, 1×1 `score`."
+    def __init__(self, channels: list[int], num_classes: int, hidden: int = 1024, min_stride: int = 4, dropout: float = 0.5,
+                 n_fc: int = 0, fc_in: int = 0, fc6_kernel: int | None = None, fc_dim: int = 4096):
         super().__init__()
-        self.min_stride = min_stride
-        self.hidden = nn.Sequential(nn.Conv2d(sum(channels), hidden, 1), nn.ReLU(inplace=True))
+        self.min_stride, self.n_fc = min_stride, n_fc
+        if n_fc:
+            self.fc6, fc7 = _fc67(fc_in, fc6_kernel, fc_dim, dropout)
+            if n_fc > 1: self.fc7 = fc7
+        self.hidden = nn.Sequential(nn.Conv2d(sum(channels) + n_fc * fc_dim, hidden, 1), nn.ReLU(inplace=True), nn.Dropout(dropout))
         self.score = nn.Conv2d(hidden, num_classes, 1)
 
-    def unit_names(self): return ['hidden', 'score']
+    def unit_names(self): return ['fc6', 'fc7'][:self.n_fc] + ['hidden', 'score']
     def set_num_classes(self, n: int): self.score = nn.Conv2d(self.score.in_channels, n, 1)
 
     def _grid(self, feats, size):
@@ -100,9 +111,16 @@ class HypercolumnHead(nn.Module):
         return max((f.shape[-2:] for f in feats if f.shape[-1] <= w_max), key=lambda s: s[-1], default=feats[-1].shape[-2:])
 
     def features(self, feats: list, name: str, size=None):
-        "Output of unit `name` (`hidden` or `score`) given the list of block outputs."
-        g = self._grid(feats, size or (feats[0].shape[-2] * 2, feats[0].shape[-1] * 2))
-        hc = torch.cat([f if f.shape[-2:] == g else F.interpolate(f, size=g, mode='bilinear', align_corners=False) for f in feats], 1)
+        "Output of unit `name` given the encoder taps' outputs and, last, block 5's output (the input of fc6)."
+        taps, last = list(feats[:-1]), feats[-1]
+        if self.n_fc:
+            f = self.fc6(last); taps.append(f)
+            if name == 'fc6': return f
+            if self.n_fc > 1:
+                f = self.fc7(f); taps.append(f)
+                if name == 'fc7': return f
+        g = self._grid(taps, size or (taps[0].shape[-2] * 2, taps[0].shape[-1] * 2))
+        hc = torch.cat([f if f.shape[-2:] == g else F.interpolate(f, size=g, mode='bilinear', align_corners=False) for f in taps], 1)
         x = self.hidden(hc)
         return x if name == 'hidden' else self.score(x)
 
@@ -113,14 +131,21 @@ class HypercolumnHead(nn.Module):
 class StagedFCN(BackboneMixin, nn.Module):
     "A five-block trunk (`encoder.block1..5`) with an FCN-32s or hypercolumn head (`decoder`); logits at input size."
     def __init__(self, blocks: list[nn.Module], channels: list[int], config: dict, head: str = 'fcn32',
-                 fc6_kernel: int | None = None, fc_dim: int = 4096, hidden: int = 1024):
+                 fc6_kernel: int | None = None, fc_dim: int = 4096, hidden: int = 1024, taps=None):
         super().__init__()
         self.config = dict(config)
         self.encoder = nn.Sequential(OrderedDict((f'block{i}', b) for i, b in enumerate(blocks, 1)))
         self.block_channels, self.encoder_channels = list(channels), channels[-1]
         n = config['num_classes']
         if head == 'fcn32': self.decoder = FCNHead(channels[-1], n, fc6_kernel, fc_dim)
-        elif head == 'hypercolumn': self.decoder = HypercolumnHead(channels, n, hidden)
+        elif head == 'hypercolumn':
+            self.taps = self._check_taps(list(taps or self.block_names()), fc6_kernel)
+            enc = [t for t in self.taps if not t.startswith('fc')]; n_fc = len(self.taps) - len(enc)
+            if self.taps[len(enc):] != ['fc6', 'fc7'][:n_fc]:
+                raise SSLSegError(f"hypercolumn taps {self.taps}: fc6/fc7 come last, fc7 only with fc6", fix="e.g. taps=LARSSON_TAPS")
+            self.enc_taps, chans = enc, self._tap_channels()
+            self.decoder = HypercolumnHead([chans[t] for t in enc], n, hidden, n_fc=n_fc, fc_in=channels[-1], fc6_kernel=fc6_kernel,
+                                           fc_dim=fc_dim)
         else: raise SSLSegError(f"unknown head {head!r}", fix="use head='fcn32' or head='hypercolumn'")
 
     def block_names(self): return [f'block{i}' for i in range(1, 6)]
@@ -129,6 +154,36 @@ class StagedFCN(BackboneMixin, nn.Module):
     def layer_names(self): return self.unit_qualnames()
 
     def encode(self, x): return self.encoder(x)
+
+    def _tap_channels(self) -> dict:
+        "Channels of every tappable encoder activation: `blockN` and `convB_I` (the I-th ReLU of block B)."
+        out, c = {}, None
+        for b, block in enumerate(self.encoder, 1):
+            r = 0
+            for m in block.modules():
+                if isinstance(m, nn.Conv2d): c = m.out_channels
+                if isinstance(m, nn.ReLU) and m in list(block.children()): r += 1; out[f'conv{b}_{r}'] = c
+            out[f'block{b}'] = self.block_channels[b - 1]
+        return out
+
+    def _check_taps(self, taps, fc6_kernel):
+        ok = list(self._tap_channels()) + (['fc6', 'fc7'] if fc6_kernel else [])
+        bad = [t for t in taps if t not in ok]
+        if bad: raise SSLSegError(f"unknown hypercolumn tap(s) {bad} for {self.config['arch']}", fix=f"choose from {', '.join(ok)}")
+        return taps
+
+    def _taps(self, x):
+        "Outputs of the encoder taps (in `enc_taps` order), then block 5's output."
+        want, got = set(self.enc_taps), {}
+        for b, block in enumerate(self.encoder, 1):
+            r = 0
+            for m in block.children():
+                x = m(x)
+                if isinstance(m, nn.ReLU):
+                    r += 1
+                    if f'conv{b}_{r}' in want: got[f'conv{b}_{r}'] = x      # later layers never write to it in place
+            got[f'block{b}'] = x
+        return [got[t] for t in self.enc_taps] + [x]
 
     def _blocks(self, x, last: int = 5):
         outs = []
@@ -140,10 +195,11 @@ class StagedFCN(BackboneMixin, nn.Module):
         "Output of unit `name` (`block1`..`block5` or a head unit) for input `x`."
         name = self.check_name(name)
         if name.startswith('block'): return self._blocks(x, int(name[5:]))[-1]
-        return self.decoder.features(self._blocks(x), name, *(() if isinstance(self.decoder, FCNHead) else (x.shape[-2:],)))
+        if isinstance(self.decoder, FCNHead): return self.decoder.features(self._blocks(x), name)
+        return self.decoder.features(self._taps(x), name, x.shape[-2:])
 
     def forward(self, x):
-        return self.decoder(self._blocks(x), x.shape[-2:])
+        return self.decoder(self._blocks(x) if isinstance(self.decoder, FCNHead) else self._taps(x), x.shape[-2:])
 
     def set_num_classes(self, n: int):
         "Replace the `score` layer with a fresh one for `n` classes; returns self."
@@ -171,16 +227,18 @@ def _staged(arch, blocks, in_ch, num_classes, head, **kw):
 def alexnet_fcn(num_classes=12, in_ch=3, head='fcn32', fc_dim=4096, hidden=1024):
     "torchvision AlexNet as an FCN (fc6 = 6×6 conv)."
     f = torchvision.models.alexnet(weights=None).features
-    blocks, ch, cfg = _staged('alexnet', [f[0:3], f[3:6], f[6:8], f[8:10], f[10:13]], in_ch, num_classes, head, fc_dim=fc_dim, hidden=hidden)
+    blocks, ch, cfg = _staged('alexnet', [f[0:3], f[3:6], f[6:8], f[8:10], f[10:13]], in_ch, num_classes, head, fc_dim=fc_dim,
+                              hidden=hidden)
     return StagedFCN(blocks, ch, cfg, head, fc6_kernel=6, fc_dim=fc_dim, hidden=hidden)
 
-def vgg16_fcn(num_classes=12, in_ch=3, head='fcn32', fc_dim=4096, hidden=1024, batch_norm=False):
-    "torchvision VGG16 (optionally with BN) as an FCN (fc6 = 7×7 conv)."
+def vgg16_fcn(num_classes=12, in_ch=3, head='fcn32', fc_dim=4096, hidden=1024, batch_norm=False, taps=None):
+    "torchvision VGG16 (optionally with BN) as an FCN (fc6 = 7×7 conv); the hypercolumn head taps `taps` (default `LARSSON_TAPS`)."
     f = (torchvision.models.vgg16_bn if batch_norm else torchvision.models.vgg16)(weights=None).features
     cuts = [0] + [i + 1 for i, m in enumerate(f) if isinstance(m, nn.MaxPool2d)]
     blocks, ch, cfg = _staged('vgg16', [f[a:b] for a, b in zip(cuts, cuts[1:])], in_ch, num_classes, head,
-                              fc_dim=fc_dim, hidden=hidden, batch_norm=batch_norm)
-    return StagedFCN(blocks, ch, cfg, head, fc6_kernel=7, fc_dim=fc_dim, hidden=hidden)
+                              fc_dim=fc_dim, hidden=hidden, batch_norm=batch_norm, **({'taps': list(taps)} if taps else {}))
+    taps = list(taps or LARSSON_TAPS) if head == 'hypercolumn' else None
+    return StagedFCN(blocks, ch, cfg, head, fc6_kernel=7, fc_dim=fc_dim, hidden=hidden, taps=taps)
 
 def _resnet_fcn(depth, num_classes=12, in_ch=3, head='fcn32', hidden=1024):
     r = getattr(torchvision.models, f'resnet{depth}')(weights=None)

@@ -67,7 +67,12 @@ def notebooks(nbs='nbs') -> list:
         if any(s.startswith(('_', '.')) for s in rel.parts): continue
         groups.setdefault(rel.parts[0] if len(rel.parts) > 1 else '', []).append(p)
     top = sorted(groups.pop('', []), key=lambda p: (p.stem != 'index', p.name))
-    return ([('', top)] if top else []) + [(f, groups[f]) for f in folder_order(groups)]
+    import configparser
+    cp, ini = configparser.ConfigParser(), nbs.resolve().parent / 'settings.ini'
+    order = cp['DEFAULT'].get('docs_order', '') if ini.is_file() and cp.read(ini) else ''
+    fixed = [f for f in order.split() if f in groups]   # settings.ini's docs_order fixes the reading order; other folders follow
+    rest = folder_order({f: ps for f, ps in groups.items() if f not in fixed})
+    return ([('', top)] if top else []) + [(f, groups[f]) for f in fixed + rest]
 
 # %% ../../nbs/run/07_docs.ipynb #d52e6931
 _re_tb_start = re.compile(r'^(\x1b\[[\d;]*m)?-{20,}')

@@ -7,9 +7,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['TASKS', 'register_task', 'Task', 'images_of', 'confusion_matrix', 'seg_metrics', 'SegmentationTask']
+__all__ = ['TASKS', 'register_task', 'Task', 'images_of', 'to_display', 'confusion_matrix', 'seg_metrics', 'SegmentationTask']
 
 # %% ../../nbs/tasks/00_base.ipynb #616831cb
 TASKS: dict[str, type] = {}
@@ -46,6 +47,26 @@ class Task:
 def images_of(batch):
     "The image tensor of a loader batch: the batch itself, or its first element."
     return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+# %% ../../nbs/tasks/00_base.ipynb #ea50ed6a
+def to_display(t: torch.Tensor) -> torch.Tensor:
+    "(..., 3, h, w) -> (..., h, w, 3) in [0, 1] for display, each picture min-max scaled."
+    t = t.detach().float().cpu(); lo = t.amin((-3, -2, -1), keepdim=True); hi = t.amax((-3, -2, -1), keepdim=True)
+    return ((t - lo) / (hi - lo).clamp_min(1e-6)).movedim(-3, -1)
+
+@patch
+def show(self: Task, images: torch.Tensor, n: int = 2, size: float = 2.2):
+    "Figure of the network inputs the task makes from the first `n` images (tasks with targets worth drawing override it)."
+    import matplotlib.pyplot as plt
+    n = min(n, len(images)); x = images[:n] if self.needs_labels else self.make_batch(images[:n])[0]
+    x = x[:n] if x.ndim == 5 else x[:n, None]
+    x = x if x.shape[2] == 3 else x[:, :, :1].expand(-1, -1, 3, -1, -1)
+    fig, ax = plt.subplots(n, x.shape[1], figsize=(x.shape[1] * size, n * size), squeeze=False)
+    for i in range(n):
+        for j in range(x.shape[1]): ax[i, j].imshow(to_display(x[i, j])); ax[i, j].axis('off')
+    ax[0, 0].set_title(f'{self.name}: inputs')
+    fig.tight_layout()
+    return fig
 
 # %% ../../nbs/tasks/00_base.ipynb #87b4ca1f
 def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int | None = None):

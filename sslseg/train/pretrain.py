@@ -47,7 +47,7 @@ def pretext_dataset(data: str = 'synthetic', root=None, size=None, n: int | None
     if data == 'folder':
         if task is not None and task.needs_labels:
             raise SSLSegError(f"task {task.name!r} needs labels, a plain image folder has none", root, "use a labeled dataset or a task with make_dataset")
-        return D.ImageFolder(root, size=size or (256, 256))
+        return D.UnlabeledFolder(root, size=size or (256, 256))
     ds = D.get_dataset(data, root, 'train', size=size, augment=False, normalize=False, n=n, seed=seed)
     return ds if task is not None and task.needs_labels else D.Unlabeled(ds)
 

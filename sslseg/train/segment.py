@@ -10,26 +10,15 @@ import torch
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
 from ..config import TrainConfig, TRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
-from ..data import get_dataset, labeled_subset, class_weights, IMAGENET_MEAN, IMAGENET_STD
+from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize
 from ..models import build_backbone
 from ..tasks import SegmentationTask, seg_metrics
 from .learner import Learner, evaluate, PlateauStop
 
 # %% auto #0
-__all__ = ['denormalize', 'colorize', 'prediction_figure', 'train_config', 'train_segmentation']
+__all__ = ['prediction_figure', 'train_config', 'train_segmentation']
 
 # %% ../../nbs/train/02_segment.ipynb #3c2da30a
-def denormalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
-    "Undo `Normalize` for display: (…,3,H,W) → [0,1]."
-    m, s = torch.tensor(mean, device=x.device)[:, None, None], torch.tensor(std, device=x.device)[:, None, None]
-    return (x * s + m).clamp(0, 1)
-
-def colorize(mask: torch.Tensor, palette, ignore_index: int = 255) -> torch.Tensor:
-    "An (H,W) label map as a uint8 (H,W,3) RGB image; ignored and unknown labels black."
-    lut = torch.zeros(256, 3, dtype=torch.uint8)
-    lut[:len(palette)] = torch.tensor(palette, dtype=torch.uint8)
-    return lut[mask.long().clamp(0, 255).cpu()]
-
 @torch.no_grad()
 def prediction_figure(model, ds, idxs=range(4), device=None, normalized: bool = True):
     "Matplotlib figure: image | ground truth | prediction for samples `idxs` of `ds`."
