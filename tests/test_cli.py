@@ -109,7 +109,7 @@ def _flags(text: str) -> set:
     return set(re.findall(r'(?<![\w-])--[a-z][a-z0-9-]*', text))
 
 def test_every_flag_named_in_the_library_exists():
-    "Each `--flag` that a message, fix text or docstring in sslseg/ names is accepted by some sslseg subcommand."
+    "Each `--flag` that an SSLSegError text (problem or fix) in sslseg/ names is accepted by some sslseg subcommand."
     import ast, contextlib, io
     import sslseg
     from sslseg.run.cli import COMMANDS, main
@@ -119,11 +119,15 @@ def test_every_flag_named_in_the_library_exists():
         with contextlib.redirect_stdout(buf), pytest.raises(SystemExit): main([cmd, '--help'])
         known |= _flags(buf.getvalue())
     external = {'--nproc-per-node', '--flags', '--runslow', '--help'}   # torchrun, nbdev_test, pytest
-    named = {}
+    named, n_errors = {}, 0
     for f in Path(sslseg.__file__).parent.rglob('*.py'):
-        for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                for fl in _flags(node.value): named.setdefault(fl, f.name)
+        for call in ast.walk(ast.parse(f.read_text())):
+            if not (isinstance(call, ast.Call) and getattr(call.func, 'id', getattr(call.func, 'attr', None)) == 'SSLSegError'): continue
+            n_errors += 1
+            for node in ast.walk(call):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    for fl in _flags(node.value): named.setdefault(fl, f.name)
+    assert n_errors > 100 and len(named) > 10, (n_errors, named)     # the scan really reads the error texts
     missing = {fl: where for fl, where in named.items() if fl not in known | external}
     assert not missing, missing
 
