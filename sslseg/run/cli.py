@@ -106,6 +106,8 @@ COMMANDS = {
     'bench-tasks': ('sslseg.run.cli', 'cli_bench_tasks', 'pretext batch-making vs training-step throughput'),
     'analyze': ('sslseg.run.analyze_cli', 'cli_analyze', 'look inside networks: tsne, topact, shift, filters, clusters (PNG + JSON)'),
     'docs': ('sslseg.run.docs', 'cli_docs', 'build the HTML docs site from the notebooks (no quarto needed)'),
+    'tune': ('sslseg.run.tune_cli', 'cli_tune', 'Mix-and-Match / random-triplets tuning of a checkpoint (or --method knowledge)'),
+    'kt': ('sslseg.run.tune_cli', 'cli_kt', 'knowledge transfer: teacher -> clusters -> student -> fine-tune (one step or all)'),
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
 }
 

@@ -1,0 +1,104 @@
+"Mix-and-Match tuning and knowledge transfer (sslseg.tune): graph, triplets, loss, patch labels, short runs, pseudo-labels, student transfer."
+import numpy as np, pytest, torch
+from torchvision.ops import roi_align
+from sslseg.core import SSLSegError
+from sslseg.data import get_dataset
+from sslseg.models.backbones import build_backbone
+from sslseg.transfer.load import load_parts
+from sslseg.tune import (sample_patches, extract_patches, class_graph, random_triplets, class_components, triplet_loss,
+                         MixMatchTask, mixmatch_tune, cluster_teacher, train_student, teacher_identity)
+from sslseg.run.tune_cli import cli_tune, cli_kt
+
+def _batch(n=4, size=(48, 64)):
+    ds = get_dataset('synthetic', None, 'train', size=size, augment=False, n=n)
+    return torch.stack([ds[i][0] for i in range(n)]), torch.stack([ds[i][1] for i in range(n)])
+
+@pytest.mark.parametrize('seed', range(8))
+def test_graph_classes_connected_and_triplets_valid(seed):
+    g = torch.Generator().manual_seed(seed)
+    lab = torch.randint(0, 5, (int(torch.randint(2, 80, (1,), generator=g)),), generator=g)
+    G = class_graph(lab, g)
+    comps = class_components(lab, G['attract'])
+    assert set(comps) == set(lab.tolist()) and all(v == 1 for v in comps.values())
+    if lab.unique().numel() > 1:
+        assert len(G['anchor']) == len(lab) and sorted(G['anchor'].tolist()) == list(range(len(lab)))   # every node an anchor
+    assert (lab[G['anchor']] == lab[G['positive']]).all() and (lab[G['anchor']] != lab[G['negative']]).all()
+    # each attractive edge goes to a node absorbed earlier
+    pos = torch.empty_like(G['order']); pos[G['order']] = torch.arange(len(lab))
+    assert (pos[G['attract'][:, 1]] < pos[G['attract'][:, 0]]).all()
+
+def test_unique_label_is_its_own_positive():
+    lab = torch.tensor([0, 0, 1, 2, 2, 2])
+    G = class_graph(lab, torch.Generator().manual_seed(0))
+    assert G['positive'][G['anchor'] == 2].tolist() == [2]
+    assert (G['positive'][G['anchor'] != 2] != G['anchor'][G['anchor'] != 2]).all()
+
+def test_single_class_has_no_triplets_and_zero_loss():
+    G = class_graph(torch.zeros(4, dtype=torch.long))
+    f = torch.randn(4, 3, requires_grad=True)
+    loss = triplet_loss(f, G['anchor'], G['positive'], G['negative'])
+    assert len(G['anchor']) == 0 and loss.item() == 0 and loss.requires_grad
+
+def test_random_triplets_valid():
+    lab = torch.tensor([0, 0, 0, 1, 1, 2, 3, 3])
+    R = random_triplets(lab, torch.Generator().manual_seed(0))
+    assert len(R['anchor']) == len(lab)
+    assert (lab[R['anchor']] == lab[R['positive']]).all() and (lab[R['anchor']] != lab[R['negative']]).all()
+
+def test_loss_equals_eq1_eq2():
+    torch.manual_seed(0)
+    f, lab = torch.randn(12, 5), torch.tensor([0, 1, 1, 2, 2, 2, 0, 3, 1, 0, 3, 3])
+    G = class_graph(lab, torch.Generator().manual_seed(1))
+    n = f / f.norm(dim=1, keepdim=True)
+    direct = np.mean([max(float(((n[a] - n[p]) ** 2).sum() - ((n[a] - n[q]) ** 2).sum()) + 2.1, 0.0)
+                      for a, p, q in zip(G['anchor'].tolist(), G['positive'].tolist(), G['negative'].tolist())])
+    assert abs(triplet_loss(f, G['anchor'], G['positive'], G['negative']).item() - direct) < 1e-5
+    # a scaled feature gives the same loss (D is on L2-normalised features), and D is within [0, 4]
+    assert abs(triplet_loss(3 * f, G['anchor'], G['positive'], G['negative']).item() - direct) < 1e-5
+
+def test_patch_labels_are_centre_pixels():
+    x, m = _batch()
+    boxes, labels = sample_patches(m, per_image=10, generator=torch.Generator().manual_seed(0))
+    assert len(labels) == 40 and boxes[:, 0].long().bincount().tolist() == [10] * 4   # mixed from all images
+    crops = roi_align(m[:, None].float(), boxes, output_size=(15, 15), sampling_ratio=1, aligned=True)
+    assert torch.equal(crops[:, 0, 7, 7].round().long(), labels)
+    mv = m.clone(); mv[:, :24] = 255
+    _, lv = sample_patches(mv, generator=torch.Generator().manual_seed(0))
+    assert len(lv) and (lv != 255).all()
+    assert extract_patches(x, boxes, 24).shape == (40, 3, 24, 24)
+
+def test_task_batch_and_errors():
+    x, m = _batch(2)
+    xb, (lab, a, p, n) = MixMatchTask().make_batch((x, m))
+    assert xb.shape[0] == len(lab) == len(a) and xb.shape[-1] == 24
+    with pytest.raises(SSLSegError, match='label map'): MixMatchTask().make_batch(x)
+    with pytest.raises(SSLSegError, match='unknown triplet strategy'): MixMatchTask(strategy='hard')
+
+def test_short_run_lowers_loss_and_tightens(tmp_path, one_thread):
+    r = mixmatch_tune(None, 'mix-and-match', tmp_path / 'mm', size=(48, 64), n=12, steps=48, images_per_batch=4, progress=False, per_image=8)
+    losses = [h['train_loss'] for h in r['history']]
+    assert np.mean(losses[-4:]) < np.mean(losses[:4])
+    b, a = r['distances_before'], r['distances_after']
+    assert a['same'] / a['other'] < b['same'] / b['other']
+    rep = load_parts(build_backbone('erfnet', num_classes=11), tmp_path / 'mm' / 'last.pt', 'encoder')
+    assert rep.n_loaded > 0
+
+def test_pseudo_labels_stable_and_student_transfers(tmp_path, one_thread):
+    kw = dict(size=(32, 48), n=16, k=3, grid=1, views=0)
+    c1, c2 = cluster_teacher('random', tmp_path / 'a', **kw), cluster_teacher('random', tmp_path / 'b', **kw)
+    assert np.array_equal(c1['labels'], c2['labels']) and len(c1['labels']) == 16
+    with pytest.raises(SSLSegError, match='another teacher'): cluster_teacher('random', tmp_path / 'a', **{**kw, 'k': 4})
+    s = train_student(tmp_path / 'a', tmp_path / 'student', steps=2, batch_size=8, progress=False, augment=False)
+    rep = load_parts(build_backbone('erfnet', num_classes=11), s['checkpoint'], 'encoder')
+    assert rep.n_loaded > 0
+
+def test_teacher_identity_hash(tmp_path):
+    p = tmp_path / 't.pt'; p.write_bytes(b'abc')
+    i = teacher_identity(str(p))
+    assert i['kind'] == 'checkpoint' and i['sha256'] == 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    assert teacher_identity('hog') == {'kind': 'hog'}
+
+def test_cli_errors(tmp_path):
+    with pytest.raises(SSLSegError, match='needs --teacher'): cli_kt(['cluster', '--out', str(tmp_path)])
+    with pytest.raises(SSLSegError, match='needs --init'): cli_kt(['finetune', '--out', str(tmp_path)])
+    with pytest.raises(SystemExit): cli_tune(['--method', 'hard-triplets', '--out', str(tmp_path)])
