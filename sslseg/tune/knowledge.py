@@ -129,7 +129,8 @@ def finetune(checkpoint, out, data: str = 'synthetic', root=None, labeled_fracti
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     enc = export_encoder(checkpoint, out / 'init_encoder.pt')
     arch = torch.load(enc, weights_only=True)['meta']['model']['arch']
-    return train_segmentation(data, root, out, labeled_fraction, epochs, batch_size, size, seed, lr, backbone=arch, init=enc,
+    return train_segmentation(data=data, root=root, out=out, labeled_fraction=labeled_fraction, epochs=epochs, batch_size=batch_size,
+                              size=size, seed=seed, lr=lr, backbone=arch, init=enc,
                               device=device, progress=progress, **kw)
 
 def knowledge_transfer(teacher: str, out, data: str = 'synthetic', root=None, size=None, n: int | None = None, k: int = 2000, layer=None,

@@ -16,11 +16,12 @@ from ..train.pretrain import _module_prefix
 from ..models.backbones import build_backbone, backbone_from_config
 from ..data import get_dataset, labeled_subset
 from ..transfer.load import read_source, load_parts
+from ..config import OptimConfig, ScheduleConfig, RECIPES
 
 # %% auto #0
 __all__ = ['MM_SIDES', 'MM_PATCH', 'STRATEGIES', 'TUNE_METHODS', 'input_scale', 'sample_patches', 'extract_patches',
            'class_graph', 'random_triplets', 'class_components', 'draw_graph', 'triplet_distances', 'triplet_loss',
-           'PatchEmbedder', 'MixMatchTask', 'StepSchedule', 'pair_distances', 'backbone_from', 'export_encoder',
+           'PatchEmbedder', 'MixMatchTask', 'mm_schedule', 'pair_distances', 'backbone_from', 'export_encoder',
            'mixmatch_tune']
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #4d44fd86
@@ -181,19 +182,10 @@ class MixMatchTask(Task):
         return {'triplet_acc': (s['sat'] / c).item(), 'd_pos': (s['dp'] / c).item(), 'd_neg': (s['dn'] / c).item()}
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #3c6e3405
-class StepSchedule(Callback):
-    "Zhan et al.'s M&M schedule: SGD (momentum 0.9) at `lr`, ×0.1 from `drop_at` of the run's steps; replaces the Learner's Adam + poly."
-    order = -10
-    def __init__(self, lr: float = 0.01, drop_at: float = 0.75, momentum: float = 0.9, weight_decay: float = 5e-4):
-        self.lr, self.drop_at, self.momentum, self.weight_decay = lr, drop_at, momentum, weight_decay
-    def before_fit(self):
-        L = self.learn
-        L.opt = torch.optim.SGD(L.model.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
-    def lr_at(self, step: int, total: int) -> float: return self.lr * (0.1 if step >= self.drop_at * total else 1.0)
-    def before_batch(self):
-        L = self.learn
-        for g in L.opt.param_groups: g['lr'] = self.lr_at(L.step, L.max_steps or L.epochs * len(L.train_dl))
-    before_epoch = before_batch   # so the log's lr column shows this schedule, not the Learner's poly value
+def mm_schedule(lr: float = 0.01, drop_at: float = 0.75) -> tuple[OptimConfig, ScheduleConfig]:
+    "Zhan et al.'s M&M optimiser and schedule (the `zhan-mm` recipe of sslseg.config) with base rate `lr` and the drop at `drop_at`."
+    r = RECIPES['zhan-mm']
+    return (OptimConfig(**{**r['optim'], 'lr': lr}), ScheduleConfig(**{**r['schedule'], 'milestones': [drop_at]}))
 
 @torch.no_grad()
 def pair_distances(model: nn.Module, task: MixMatchTask, batch, seed: int = 0) -> dict:
@@ -250,7 +242,8 @@ def mixmatch_tune(init=None, method: str = 'mix-and-match', out='runs/tune', dat
                images_per_batch=bs, labeled_fraction=str(labeled_fraction), n_labeled=len(sub), size=None if size is None else list(size),
                lr=lr, drop_at=drop_at, seed=seed, patch_size=task.patch_size_for(fixed[1].shape[-2:]), task=task.config())
     meta = dict(backbone=dict(bb.config), backbone_prefix=_module_prefix(model, bb), tune=run)
-    learn = Learner(model, task, dl, lr=lr, epochs=1, max_steps=steps, out=out, cbs=[StepSchedule(lr, drop_at)], device=device, seed=seed,
+    optim, schedule = mm_schedule(lr, drop_at)
+    learn = Learner(model, task, dl, optim=optim, schedule=schedule, epochs=1, max_steps=steps, out=out, device=device, seed=seed,
                     progress=progress, meta=meta, num_workers=num_workers)
     before = pair_distances(learn.raw_model, task, fixed, seed)
     t0 = time.perf_counter(); hist = learn.fit(); dt = time.perf_counter() - t0
