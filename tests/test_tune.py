@@ -93,9 +93,14 @@ def test_pseudo_labels_stable_and_student_transfers(tmp_path, one_thread):
     assert rep.n_loaded > 0
 
 def test_teacher_identity_hash(tmp_path):
-    p = tmp_path / 't.pt'; p.write_bytes(b'abc')
+    import hashlib
+    from sslseg.core import save_checkpoint
+    from sslseg.models import build_backbone
+    p = tmp_path / 't.pt'; save_checkpoint(p, build_backbone('erfnet'))
     i = teacher_identity(str(p))
-    assert i['kind'] == 'checkpoint' and i['sha256'] == 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    assert i['kind'] == 'checkpoint' and i['sha256'] == hashlib.sha256(p.read_bytes()).hexdigest()
+    (tmp_path / 'junk.pt').write_bytes(b'abc')
+    with pytest.raises(SSLSegError, match='not a readable sslseg checkpoint'): teacher_identity(str(tmp_path / 'junk.pt'))
     assert teacher_identity('hog') == {'kind': 'hog'}
 
 def test_cli_errors(tmp_path):
