@@ -4,3 +4,4 @@ from .transforms import *
 from .synthetic import *
 from .datasets import *
 from .subsets import *
+from .cache import *

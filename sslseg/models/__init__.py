@@ -2,3 +2,4 @@
 from .erfnet import *
 from .backbones import *
 from .receptive import *
+from .fast import *

@@ -207,31 +207,51 @@ def cli_rf(argv: list[str]) -> int:
 
 # %% ../../nbs/run/00_cli.ipynb #02d37ef4
 def cli_bench(argv=None) -> int:
-    "`sslseg bench`: print ERFNet train/inference images/s and CamVid loading images/s."
+    "`sslseg bench`: plain eager ERFNet vs the fast paths (train step, inference; same weights, alternating, medians, ratios) and data loading img/s."
+    from sslseg.run.bench import data_throughput, gpu_fps, lever_times, ERFNET_PAPER_FPS
     p = argparse.ArgumentParser(prog='sslseg bench', description=cli_bench.__doc__)
     p.add_argument('--sizes', nargs='+', default=['180x240', '360x480'], help='H x W sizes to time (default: 180x240 360x480)')
     p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--repeats', type=int, default=5, help='timed batches per figure; the median is printed')
+    p.add_argument('--repeats', type=int, default=5, help='timed batches per figure and round; the median is printed')
+    p.add_argument('--rounds', type=int, default=3, help='eager and fast are timed in turn this many times')
+    p.add_argument('--compile', action='store_true', help='also torch.compile the fast paths (compile time not counted)')
+    p.add_argument('--levers', action='store_true', help='also time each lever alone (first size)')
     p.add_argument('--camvid', default=None, help='CamVid root for the loading figure (default: $SSLSEG_CAMVID)')
     p.add_argument('--workers', type=int, nargs='+', default=[0, 2], help='DataLoader worker counts to time')
     p.add_argument('--device', default=None)
     a = p.parse_args(argv)
     dev = default_device(a.device)
     print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
-          f"torch {torch.__version__}, batch {a.batch_size}, median of {a.repeats}")
-    print(f"{'model':10} {'size':>9} {'train img/s':>12} {'infer img/s':>12}")
-    for s in a.sizes:
-        h, w = map(int, s.lower().split('x'))
-        r = erfnet_throughput((h, w), a.batch_size, a.repeats, dev)
-        print(f"{'erfnet':10} {r['size']:>9} {r['train_img_s']:12.1f} {r['infer_img_s']:12.1f}")
+          f"torch {torch.__version__}, batch {a.batch_size}, median of {a.rounds} rounds x {a.repeats}, eager and fast alternating")
+    print(f"{'model':6} {'size':>9} {'eager train':>12} {'fast train':>11} {'ratio':>6} {'eager infer':>12} {'fast infer':>11} {'ratio':>6}  (img/s)")
+    sizes = [tuple(map(int, s.lower().split('x'))) for s in a.sizes]
+    for h, w in sizes:
+        r = erfnet_throughput((h, w), a.batch_size, a.repeats, dev, rounds=a.rounds, compile=a.compile)
+        print(f"{'erfnet':6} {r['size']:>9} {r['eager_train_img_s']:12.1f} {r['train_img_s']:11.1f} {r['train_ratio']:5.2f}x "
+              f"{r['eager_infer_img_s']:12.1f} {r['infer_img_s']:11.1f} {r['infer_ratio']:5.2f}x")
+    if a.levers:
+        lt = lever_times(sizes[0], a.batch_size, a.repeats, a.rounds, dev, compile=a.compile)
+        for kind, ts in lt.items():
+            base = next(iter(ts.values()))
+            print(f"{kind} levers at {sizes[0][0]}x{sizes[0][1]}: " + ', '.join(f"{k} {v * 1e3:.0f} ms ({base / v:.2f}x)" for k, v in ts.items()))
+    fps = gpu_fps(device=dev)
+    if fps: print(f"512x1024 batch 1: eager {fps['eager_fps']:.1f} fps, fast {fps['fast_fps']:.1f} fps; paper {ERFNET_PAPER_FPS[0]} fps ({ERFNET_PAPER_FPS[1]})")
+    for nw in a.workers:
+        nb = max(2, a.repeats + 1)
+        d = data_throughput(n=a.batch_size * (nb + 1), batch_size=a.batch_size, num_workers=nw, n_batches=nb)
+        print(f"synthetic 120x160 augmented, {nw} workers: rendered {d['render_img_s']:.1f} img/s, cached {d['cache_img_s']:.1f} img/s "
+              f"({d['ratio']:.2f}x; cache of {d['n']} built in {d['build_s']:.1f} s)")
     root = a.camvid or camvid_root()
     if root:
         from sslseg.data import CamVid, seg_transforms, loader_throughput
+        from sslseg.data.cache import CachedDataset
         for train in (True, False):
             ds = CamVid(root, 'train', seg_transforms((360, 480), train=train, augment=train))
+            cds = CachedDataset(ds, max(a.workers))
             for nw in a.workers:
-                ips = loader_throughput(ds, batch_size=a.batch_size, num_workers=nw, n_batches=max(4, 3 * a.repeats))
-                print(f"camvid loading 360x480 {'augmented' if train else 'plain'}, {nw} workers: {ips:.1f} img/s")
+                n_b = max(4, 3 * a.repeats)
+                ips, cips = (loader_throughput(d, batch_size=a.batch_size, num_workers=nw, n_batches=n_b) for d in (ds, cds))
+                print(f"camvid loading 360x480 {'augmented' if train else 'plain'}, {nw} workers: decoded {ips:.1f} img/s, cached {cips:.1f} img/s")
     else: print("camvid loading: skipped (pass --camvid ROOT or set SSLSEG_CAMVID)")
     return 0
 
