@@ -29,6 +29,7 @@ class DataConfig:
     n_val: int | None = None          # synthetic only: val scenes (None: 60)
     augment: bool = True              # random scale/crop/flip/jitter on the train split
     workers: int = 2                  # DataLoader worker processes (notebooks under nbdev_test: 0)
+    cache: bool = True                # decode/render each image once and keep it as uint8 in memory (sslseg.data.cache)
 
     def resolved(self) -> DataConfig:
         "A copy with the dataset-dependent defaults filled in."

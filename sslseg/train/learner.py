@@ -15,6 +15,7 @@ from fastcore.basics import patch
 from ..core import SSLSegError, default_device, atomic_write, load_checkpoint, save_checkpoint
 from ..config import OptimConfig, ScheduleConfig, RunConfig, lr_at
 from ..tasks import Task
+from ..models.fast import fast_adam
 
 # %% auto #0
 __all__ = ['SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'Callback', 'to_device',
@@ -93,7 +94,7 @@ def make_optimizer(params, o: OptimConfig) -> torch.optim.Optimizer:
     params = [p for p in params if p.requires_grad]
     if not params: raise SSLSegError("no trainable parameters: every layer is frozen", None, "unfreeze at least one block")
     if o.name == 'sgd': return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-    return torch.optim.Adam(params, lr=o.lr, betas=tuple(o.betas), eps=1e-8, weight_decay=o.weight_decay)
+    return fast_adam(params, o.lr, betas=tuple(o.betas), eps=1e-8, weight_decay=o.weight_decay)   # fused kernel where torch has one
 
 # %% ../../nbs/train/00_learner.ipynb #bfd1a45e
 SHORTCUTS = {'lr': 'optim', 'weight_decay': 'optim', 'grad_clip': 'optim', 'epochs': 'run', 'steps': 'run', 'max_steps': 'run', 'out': 'run',

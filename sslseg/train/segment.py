@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
 from ..config import TrainConfig, TRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
-from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize
+from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize, cache_dataset
 from ..models import build_backbone
 from ..tasks import SegmentationTask, seg_metrics
 from .learner import Learner, evaluate, PlateauStop
@@ -88,6 +88,7 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
         fit_sub, held = _holdout(train_sub, cfg.schedule.holdout, r.seed)
         cbs.append(PlateauStop(DataLoader(held, r.batch_size)))
     nw, bs = _workers(cfg.data.workers), r.batch_size
+    fit_sub, val_ds = cache_dataset(fit_sub, cfg.data.cache, nw), cache_dataset(val_ds, cfg.data.cache, nw)   # augmentation still per epoch
     resolved = to_dict(cfg)
     meta = {'classes': list(train_ds.classes), 'ignore_index': train_ds.ignore_index, 'config': resolved, 'transfer_report': report}
     learn = Learner(model, task, DataLoader(fit_sub, bs, num_workers=nw, drop_last=len(fit_sub) > bs), DataLoader(val_ds, bs, num_workers=nw),
