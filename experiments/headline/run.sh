@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Headline search (issue 11, item 4): ERFNet on CamVid at 1/4 of the labels, random init vs a rotation-pretrained encoder,
-# 3 initialisation seeds, one fixed labeled subset (subset seed 0). Resumable: a finished run (metrics.json) is skipped.
+# 3 initialisation seeds (SIZE, STEPS, EPOCHS from the environment; defaults 120x160, 600 pretext steps, 20 epochs), one fixed labeled subset (subset seed 0). Resumable: a finished run (metrics.json) is skipped.
 # Usage: bash experiments/headline/run.sh CAMVID_ROOT OUT_DIR [PRETEXT_CKPT]
 set -euo pipefail
 ROOT=${1:?CamVid root}; OUT=${2:?output folder}; CKPT=${3:-$OUT/rot_cv/last.pt}
-COMMON=(--data camvid --root "$ROOT" --size 180 240 --labeled-fraction 1/4 --subset-seed 0 --epochs ${EPOCHS:-20} --batch-size 8 --workers 1 --quiet)
+SIZE=${SIZE:-120 160}; STEPS=${STEPS:-600}
+COMMON=(--data camvid --root "$ROOT" --size $SIZE --labeled-fraction 1/4 --subset-seed 0 --epochs ${EPOCHS:-20} --batch-size 8 --workers 1 --quiet)
 if [ ! -f "$CKPT" ]; then
-  sslseg pretrain --task rotation --data camvid --root "$ROOT" --size 180 240 --opt size=112 --batch-size 16 --steps 1200 \
-    --snapshots 400 800 --workers 1 --out "$OUT/rot_cv" --quiet
+  sslseg pretrain --task rotation --data camvid --root "$ROOT" --size $SIZE --opt size=96 --batch-size 16 --steps $STEPS --workers 1 --out "$OUT/rot_cv" --quiet
 fi
 for seed in 0 1 2; do
   [ -f "$OUT/random_s$seed/metrics.json" ] || sslseg train "${COMMON[@]}" --seed $seed --out "$OUT/random_s$seed"

@@ -157,7 +157,8 @@ class MixMatchTask(Task):
         self.per_image, self.sides, self.patch_size, self.bg_class, self.bg_frac = per_image, tuple(sides), patch_size, bg_class, bg_frac
         self.ignore_index, self.alpha, self.strategy, self.layer, self.grid, self.oversample = ignore_index, alpha, strategy, layer, grid, oversample
         self._config = dict(per_image=per_image, sides=list(sides), patch_size=patch_size, bg_class=bg_class, bg_frac=bg_frac,
-                            ignore_index=ignore_index, alpha=alpha, strategy=strategy, layer=layer, grid=grid, oversample=oversample)
+                            ignore_index=ignore_index, alpha=alpha, strategy=strategy, layer=layer, grid=grid, oversample=oversample,
+                            input_norm='imagenet')   # it tunes on the segmentation loader's images, ImageNet-normalised
 
     def patch_size_for(self, hw) -> int:
         "Patch size for images of size `hw`: `patch_size` scaled like the sides (at least 16)."
