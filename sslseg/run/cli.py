@@ -109,6 +109,7 @@ COMMANDS = {
     'tune': ('sslseg.run.tune_cli', 'cli_tune', 'Mix-and-Match / random-triplets tuning of a checkpoint (or --method knowledge)'),
     'kt': ('sslseg.run.tune_cli', 'cli_kt', 'knowledge transfer: teacher -> clusters -> student -> fine-tune (one step or all)'),
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
+    'experiment': ('sslseg.run.experiment', 'cli_experiment', 'a resumable grid of pretext x transfer x labeled fraction x seed, with tables and charts'),
 }
 
 def config_argv(argv: list) -> list:

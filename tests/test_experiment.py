@@ -1,0 +1,81 @@
+"sslseg experiment: a small SyntheticScenes grid through the command line, in processes; a killed experiment resumes without redoing finished runs."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest, yaml
+from sslseg.core import SSLSegError
+from sslseg.run.experiment import experiment, load_spec, plan, run_job, collect, summarize
+from sslseg.run.cli import main
+
+SPEC = dict(name='mini', train={'data': {'size': [32, 48], 'n_train': 16, 'n_val': 4, 'workers': 0}, 'run': {'epochs': 1, 'batch_size': 4, 'device': 'cpu'}},
+            pretrain={'data': {'size': [32, 32], 'n_train': 8, 'workers': 0}, 'run': {'steps': 2, 'batch_size': 4, 'device': 'cpu'}},
+            stages={'rot': {'task': 'rotation', 'task_options': {'size': 32}}},
+            settings={'random': {}, 'rotation': {'transfer': {'encoder': '@rot'}}}, fractions=['1', '1/2'], seeds=[0, 1],
+            claims=[{'a': 'rotation', 'b': 'random', 'expect': '+'}])
+
+def write_spec(tmp_path, **kw) -> Path:
+    p = tmp_path / 'spec.yaml'; p.write_text(yaml.safe_dump({**SPEC, **kw})); return p
+
+def sslseg(*args, **kw):
+    return subprocess.run([sys.executable, '-c', 'import sys; from sslseg.run.cli import main; sys.exit(main(sys.argv[1:]))', *map(str, args)],
+                          capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'), **kw)
+
+def test_cli_runs_grid_in_processes(tmp_path):
+    spec = write_spec(tmp_path)
+    r = sslseg('experiment', spec, '--out', tmp_path / 'exp', '--jobs', '2', '--per-class')
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert 'experiment: 9 jobs (8 runs, 1 stages); 0 already done, 9 to do' in r.stdout
+    assert '[9/9]' in r.stdout and 'left 0' in r.stdout
+    res = tmp_path / 'exp' / 'mini'
+    for f in ('results.csv', 'table.csv', 'table.md', 'claims.csv', 'chart.png'): assert (res / f).is_file(), f
+    md = (res / 'table.md').read_text()
+    assert '| rotation | 1/2 |' in md and '(n=2)' in md and 'iou_' not in md and 'Road' in md   # per-class columns on request
+    r2 = sslseg('experiment', spec, '--out', tmp_path / 'exp')                        # all done: nothing runs again
+    assert r2.returncode == 0 and '9 already done, 0 to do' in r2.stdout
+
+def test_killed_experiment_resumes(tmp_path):
+    spec = write_spec(tmp_path, seeds=[0, 1, 2], fractions=['1'])
+    out = tmp_path / 'exp'
+    p = subprocess.Popen([sys.executable, '-c', 'import sys; from sslseg.run.cli import main; sys.exit(main(sys.argv[1:]))', 'experiment', str(spec),
+                          '--out', str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    t0 = time.time()
+    while len(list(out.glob('runs/*/result.json'))) < 2 and time.time() - t0 < 300 and p.poll() is None: time.sleep(0.1)
+    p.send_signal(signal.SIGKILL); p.wait()
+    done = {f.parent.name: f.stat().st_mtime_ns for f in out.glob('runs/*/result.json')}
+    assert 2 <= len(done) < 6, f"kill came too late or too early: {len(done)} runs done"
+    r = sslseg('experiment', spec, '--out', out)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert f"{1 + len(done)} already done, {6 - len(done)} to do" in r.stdout        # the stage and the finished runs are skipped
+    for rid, t in done.items(): assert (out / 'runs' / rid / 'result.json').stat().st_mtime_ns == t   # and not rewritten
+    assert len(list(out.glob('runs/*/result.json'))) == 6
+
+def test_run_job_resumes_half_trained_run(tmp_path):
+    s = load_spec(None, **{**SPEC, 'settings': {'random': {}}, 'claims': [], 'fractions': ['1'], 'seeds': [0], 'train': {**SPEC['train'], 'run': {**SPEC['train']['run'], 'epochs': 2}}})
+    job = [j for j in plan(s, tmp_path) if j.kind == 'train'][0]
+    run_job(job)
+    log = (job.folder / 'log.csv').read_text().splitlines()
+    (job.folder / 'result.json').unlink(); (job.folder / 'metrics.json').unlink()      # as if killed after its last checkpoint
+    run_job(job)
+    assert (job.folder / 'log.csv').read_text().splitlines() == log                  # the finished epochs were not trained again
+    assert json.loads((job.folder / 'result.json').read_text())['val']['miou'] >= 0
+
+def test_failed_job_is_reported_and_others_finish(tmp_path):
+    stages = {'rot': {'task': 'cluster', 'task_options': {'teacher': 'erfnet', 'checkpoint': str(tmp_path / 'missing.pt'), 'k': 2}}}   # no teacher file
+    spec = write_spec(tmp_path, stages=stages, fractions=['1'], seeds=[0])
+    r = sslseg('experiment', spec, '--out', tmp_path / 'exp', '--jobs', '2')
+    assert r.returncode == 2 and 'FAILED pretrain rot' in r.stdout and 'job.log' in r.stdout
+    assert 'job(s) failed: rot' in r.stderr
+    assert len(list((tmp_path / 'exp').glob('runs/*/result.json'))) == 1           # the random-init run does not need the stage
+
+def test_spec_errors_name_file_and_fix(tmp_path, capsys):
+    bad = tmp_path / 'bad.yaml'; bad.write_text("name: x\nsettings: {random: {}, r: {transfer: {encoder: '@nope'}}}\n")
+    assert main(['experiment', str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown stage '@nope'" in err and str(bad) in err and 'fix:' in err
+    bad.write_text("name: [unclosed\n")
+    assert main(['experiment', str(bad)]) == 2 and 'not valid YAML' in capsys.readouterr().err
+
+def test_base_file_and_overrides(tmp_path):
+    (tmp_path / 'base.yaml').write_text(yaml.safe_dump({k: v for k, v in SPEC.items() if k in ('train', 'pretrain', 'stages', 'seeds')}))
+    (tmp_path / 't.yaml').write_text(yaml.safe_dump({'base': 'base.yaml', 'name': 't', 'settings': {'random': {}}}))
+    s = load_spec(tmp_path / 't.yaml', {'train.run.epochs': 3})
+    assert s.seeds == [0, 1] and s.train['run']['epochs'] == 3 and s.stages == {}      # the unused stage is not planned
