@@ -36,10 +36,13 @@ def test_killed_experiment_resumes(tmp_path):
     spec = write_spec(tmp_path, seeds=[0, 1, 2], fractions=['1'])
     out = tmp_path / 'exp'
     p = subprocess.Popen([sys.executable, '-c', 'import sys; from sslseg.run.cli import main; sys.exit(main(sys.argv[1:]))', 'experiment', str(spec),
-                          '--out', str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+                          '--out', str(out), '--jobs', '2'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
     t0 = time.time()
     while len(list(out.glob('runs/*/result.json'))) < 2 and time.time() - t0 < 300 and p.poll() is None: time.sleep(0.1)
     p.send_signal(signal.SIGKILL); p.wait()
+    t0 = time.time()      # its job processes die with it (PR_SET_PDEATHSIG): none goes on writing into the folder
+    while subprocess.run(['pgrep', '-f', str(out)], capture_output=True).returncode == 0 and time.time() - t0 < 30: time.sleep(0.2)
+    assert subprocess.run(['pgrep', '-f', str(out)], capture_output=True).returncode == 1, 'a job outlived the killed experiment'
     done = {f.parent.name: f.stat().st_mtime_ns for f in out.glob('runs/*/result.json')}
     assert 2 <= len(done) < 6, f"kill came too late or too early: {len(done)} runs done"
     r = sslseg('experiment', spec, '--out', out)

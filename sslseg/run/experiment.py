@@ -14,7 +14,7 @@ from ..config import TrainConfig, PretrainConfig, from_dict, to_dict, override, 
 __all__ = ['SPEC_KEYS', 'TUNE_KEYS', 'HASH_SKIP', 'Spec', 'load_spec', 'config_hash', 'pretrain_stage_config', 'run_config',
            'stage_kind', 'used_stages', 'stage_order', 'check_spec', 'Job', 'plan', 'run_job', 'Progress', 'execute',
            'collect', 'paired', 'verdict', 'summarize', 'claims_table', 'table_markdown', 'write_csv', 'bar_chart',
-           'report', 'plan_all', 'experiment', 'cli_experiment']
+           'read_results', 'report', 'plan_all', 'experiment', 'cli_experiment']
 
 # %% ../../nbs/run/08_experiment.ipynb #2afb8ada
 SPEC_KEYS = ('base', 'name', 'description', 'train', 'pretrain', 'stages', 'settings', 'fractions', 'seeds', 'subset_seed', 'baseline',
@@ -387,7 +387,14 @@ def _launch(job: Job, launcher: str, gpus: int, threads: int, logf) -> subproces
     cmd = [sys.executable, '-m', 'sslseg.run.experiment', str(_job_file(job))]
     if launcher == 'torchrun' and job.kind == 'train':
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={max(1, gpus)}', '-m', 'sslseg.run.experiment', str(_job_file(job))]
-    return subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+
+def _die_with_parent():
+    "In a job's process: get SIGTERM when the experiment process dies, even by SIGKILL (Linux), so no job runs on unwatched."
+    try:
+        import ctypes, signal
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
 
 def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus: int = 0, log=print) -> Progress:
     "Run the jobs not yet done, each id once, dependencies first: in this process (`inline`), or up to `workers` processes at once (`process`, `torchrun`)."
@@ -403,6 +410,9 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
     workers = 1 if launcher == 'torchrun' else workers
     threads = max(1, (os.cpu_count() or 1) // workers)
     running, failed = {}, []
+    import signal, threading
+    if threading.current_thread() is threading.main_thread():   # `kill` of the experiment stops its jobs too (they resume next time)
+        old_term = signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     try:
         while todo or running:
             ready = [j for j in todo if all(d in done for d in j.deps)]
@@ -424,6 +434,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
                     todo = [t_ for t_ in todo if jid not in t_.deps]
     finally:
         for j, p, _, logf in running.values(): p.terminate(); p.wait(); logf.close()
+        if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, old_term)
     if failed: raise SSLSegError(f"{len(failed)} job(s) failed: {', '.join(j.name for j in failed)}", out, "read their job.log, fix the cause and rerun: finished runs are kept")
     return prog
 
@@ -527,7 +538,7 @@ def write_csv(rows: list[dict], path) -> Path:
     import csv, io
     keys = list(dict.fromkeys(k for r in rows for k in r if k != 'diffs'))
     buf = io.StringIO(); w = csv.DictWriter(buf, keys, extrasaction='ignore'); w.writeheader()
-    for r in rows: w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k in keys})
+    for r in rows: w.writerow({k: v for k, v in r.items() if k in keys})
     return atomic_write(path, lambda p: Path(p).write_text(buf.getvalue()))
 
 def bar_chart(summary: list[dict], title: str = '', baseline: str | None = None, ax=None):
@@ -547,6 +558,17 @@ def bar_chart(summary: list[dict], title: str = '', baseline: str | None = None,
     ax.set_ylabel('val mIoU (%)'); ax.set_title(title); ax.legend(fontsize=8)
     if fig is not None: fig.tight_layout()
     return ax.figure
+
+def read_results(path) -> list[dict]:
+    "The per-run rows of a results.csv written by `report` (numbers as floats, seeds as ints), to re-summarise committed results."
+    import csv
+    path = Path(path)
+    if not path.is_file(): raise SSLSegError("results file not found", path, "run the experiment first (sslseg experiment SPEC --out DIR)")
+    num = lambda v: None if v in ('', None) else float(v)
+    rows = []
+    for r in csv.DictReader(path.open()):
+        rows.append({k: (v if k in ('setting', 'fraction', 'id') else int(v) if k == 'seed' else num(v)) for k, v in r.items()})
+    return rows
 
 def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
     "Write results.csv, table.csv, table.md, claims.csv and chart.png of spec `s` in OUT/NAME; returns the rows, summary and claims."
