@@ -82,3 +82,14 @@ def test_base_file_and_overrides(tmp_path):
     (tmp_path / 't.yaml').write_text(yaml.safe_dump({'base': 'base.yaml', 'name': 't', 'settings': {'random': {}}}))
     s = load_spec(tmp_path / 't.yaml', {'train.run.epochs': 3})
     assert s.seeds == [0, 1] and s.train['run']['epochs'] == 3 and s.stages == {}      # the unused stage is not planned
+
+def test_torchrun_launcher_two_processes(tmp_path):
+    "launcher: torchrun runs each fine-tuning run as one torchrun of `gpus` processes (here gloo on the CPU); rank 0 alone writes the result."
+    env_clean = {k: v for k, v in os.environ.items() if k not in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')}
+    spec = write_spec(tmp_path, settings={'random': {}}, claims=[], fractions=['1'], seeds=[0], launcher='torchrun', gpus=2)
+    r = subprocess.run([sys.executable, '-c', 'import sys; from sslseg.run.cli import main; sys.exit(main(sys.argv[1:]))', 'experiment', str(spec),
+                        '--out', str(tmp_path / 'exp')], capture_output=True, text=True, env=dict(env_clean, OMP_NUM_THREADS='1'), timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    res = list((tmp_path / 'exp').glob('runs/*/result.json'))
+    assert len(res) == 1 and '[1/1] train' in r.stdout
+    assert json.loads(res[0].read_text())['processes'] == 2 and json.loads(res[0].read_text())['n_labeled'] == 16
