@@ -11,10 +11,11 @@ from ..core import SSLSegError, atomic_json, atomic_write, camvid_root
 from ..config import TrainConfig, PretrainConfig, from_dict, to_dict, override, save_config, load_config
 
 # %% auto #0
-__all__ = ['SPEC_KEYS', 'TUNE_KEYS', 'HASH_SKIP', 'Spec', 'load_spec', 'config_hash', 'pretrain_stage_config', 'run_config',
-           'stage_kind', 'used_stages', 'stage_order', 'check_spec', 'Job', 'plan', 'run_job', 'Progress', 'execute',
-           'collect', 'paired', 'verdict', 'summarize', 'claims_table', 'table_markdown', 'write_csv', 'bar_chart',
-           'read_results', 'report', 'plan_all', 'experiment', 'cli_experiment']
+__all__ = ['SPEC_KEYS', 'TUNE_KEYS', 'HASH_SKIP', 'CAMVID_MINI', 'PRESETS', 'Spec', 'load_spec', 'config_hash',
+           'pretrain_stage_config', 'run_config', 'stage_kind', 'used_stages', 'stage_order', 'check_spec', 'Job',
+           'plan', 'run_job', 'Progress', 'execute', 'collect', 'paired', 'verdict', 'summarize', 'claims_table',
+           'table_markdown', 'write_csv', 'bar_chart', 'read_results', 'report', 'preset', 'plan_all', 'experiment',
+           'cli_experiment']
 
 # %% ../../nbs/run/08_experiment.ipynb #2afb8ada
 SPEC_KEYS = ('base', 'name', 'description', 'train', 'pretrain', 'stages', 'settings', 'fractions', 'seeds', 'subset_seed', 'baseline',
@@ -522,12 +523,13 @@ def _f(x, nd=1, sign=False):
 def table_markdown(summary: list[dict], claims: list[dict] = (), baseline: str = 'random') -> str:
     "The summary as a Markdown table (mIoU in %, mean ± std (n), Δ over the baseline paired over seeds), then the claims."
     pc = [k for k in (summary[0] if summary else {}) if k.startswith('iou_')]
-    head = ['setting', 'labels', 'val mIoU', f'Δ vs {baseline} (paired)', 'p', 'test mIoU', 'paper'] + [k[4:] for k in pc]
+    test = any(r['test_miou'] is not None for r in summary)          # a test column only where the dataset has a test split
+    head = ['setting', 'labels', 'val mIoU', f'Δ vs {baseline} (paired)', 'p'] + ['test mIoU'] * test + ['paper'] + [k[4:] for k in pc]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for r in summary:
         d = '–' if r['delta'] is None else f"{_f(r['delta'], sign=True)} ± {_f(r['delta_std'])} (n={r['n_pairs']})"
-        cells = [r['setting'], r['fraction'], f"{_f(r['miou'])} ± {_f(r['std'])} ({r['n']})", d, _f(r['p'], 3), _f(r['test_miou']),
-                 '–' if r['paper'] is None else str(r['paper'])] + [_f(r[k]) for k in pc]
+        cells = [r['setting'], r['fraction'], f"{_f(r['miou'])} ± {_f(r['std'])} ({r['n']})", d, _f(r['p'], 3)] + [_f(r['test_miou'])] * test + \
+                ['–' if r['paper'] is None else str(r['paper'])] + [_f(r[k]) for k in pc]
         lines.append('| ' + ' | '.join(cells) + ' |')
     if claims:
         lines += ['', '| claim | a − b | labels | Δ mIoU (95% CI) | n | verdict |', '|---|---|---|---|---|---|']
@@ -586,10 +588,27 @@ def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
         atomic_write(folder / 'chart.png', lambda p: fig.savefig(p, dpi=90, format='png')); plt.close(fig)
     return dict(rows=rows, summary=summ, claims=cl, folder=str(folder))
 
-# %% ../../nbs/run/08_experiment.ipynb #dd6f7c15
+# %% ../../nbs/run/08_experiment.ipynb #3041e432
+CAMVID_MINI = dict(train={'data': {'name': 'camvid', 'size': [96, 128], 'workers': 0}, 'run': {'epochs': 10, 'batch_size': 8}},
+                   pretrain={'data': {'name': 'camvid', 'size': [96, 128], 'workers': 0}, 'run': {'steps': 300, 'batch_size': 16}},
+                   fractions=['1/4'], seeds=[0, 1, 2], subset_seed=0, baseline='random', jobs=2)
+
+PRESETS: dict = {}      # name -> spec (a dict as in a YAML file); `sslseg experiment NAME` runs one
+
+def preset(name: str, **kw) -> dict:
+    "The spec of preset `name`, with top-level keys replaced by `kw` (e.g. seeds=[0])."
+    if name not in PRESETS: raise SSLSegError(f"unknown preset {name!r}", None, f"use one of: {', '.join(PRESETS)}, or a spec file")
+    return {**copy.deepcopy(PRESETS[name]), **kw}
+
+# %% ../../nbs/run/08_experiment.ipynb #20810529
 def _specs(spec, overrides=None) -> list[Spec]:
     items = spec if isinstance(spec, (list, tuple)) else [spec]
-    return [x if isinstance(x, Spec) else load_spec(None, overrides, **x) if isinstance(x, dict) else load_spec(x, overrides) for x in items]
+    def one(x):
+        if isinstance(x, Spec): return x
+        if isinstance(x, dict): return load_spec(None, overrides, **x)
+        if isinstance(x, str) and x in PRESETS and not Path(x).exists(): return load_spec(None, overrides, **copy.deepcopy(PRESETS[x]))
+        return load_spec(x, overrides)
+    return [one(x) for x in items]
 
 def plan_all(specs: list[Spec], out, root=None) -> list[Job]:
     "The jobs of several specs in one folder, each once: stages first, then runs seed by seed."
@@ -622,7 +641,7 @@ def experiment(spec, out='runs/experiment', root=None, jobs: int | None = None, 
         reps.append(r)
     return reps if isinstance(spec, (list, tuple)) else reps[0]
 
-# %% ../../nbs/run/08_experiment.ipynb #523c04c6
+# %% ../../nbs/run/08_experiment.ipynb #cd0432d0
 def cli_experiment(argv=None) -> int:
     "`sslseg experiment SPEC [SPEC ...] --out DIR`: run the grids of the specs (finished jobs are skipped), then write their tables and charts."
     import argparse
@@ -640,7 +659,7 @@ def cli_experiment(argv=None) -> int:
     experiment(a.spec if len(a.spec) > 1 else a.spec[0], a.out, a.root, a.jobs, parse_opts(a.set, 'config'), a.dry_run, a.report_only, a.per_class)
     return 0
 
-# %% ../../nbs/run/08_experiment.ipynb #fcfb0b47
+# %% ../../nbs/run/08_experiment.ipynb #0cd392d9
 #| eval: false
 if __name__ == '__main__':            # one job, run by `execute` in its own process (or under torchrun)
     run_job(json.loads(Path(sys.argv[1]).read_text()))
