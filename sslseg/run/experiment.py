@@ -13,9 +13,9 @@ from ..config import TrainConfig, PretrainConfig, from_dict, to_dict, override, 
 # %% auto #0
 __all__ = ['SPEC_KEYS', 'TUNE_KEYS', 'HASH_SKIP', 'CAMVID_MINI', 'PRESETS', 'Spec', 'load_spec', 'config_hash',
            'pretrain_stage_config', 'run_config', 'stage_kind', 'used_stages', 'stage_order', 'check_spec', 'Job',
-           'plan', 'run_job', 'Progress', 'execute', 'collect', 'paired', 'verdict', 'summarize', 'claims_table',
-           'table_markdown', 'write_csv', 'bar_chart', 'read_results', 'report', 'preset', 'plan_all', 'experiment',
-           'cli_experiment']
+           'plan', 'job_lock', 'run_job', 'Progress', 'execute', 'collect', 'paired', 'verdict', 'summarize',
+           'claims_table', 'table_markdown', 'write_csv', 'bar_chart', 'read_results', 'report', 'preset', 'plan_all',
+           'experiment', 'cli_experiment']
 
 # %% ../../nbs/run/08_experiment.ipynb #2afb8ada
 SPEC_KEYS = ('base', 'name', 'description', 'train', 'pretrain', 'stages', 'settings', 'fractions', 'seeds', 'subset_seed', 'baseline',
@@ -313,11 +313,35 @@ def _has_split(data: str, root, split: str) -> bool:
     try: return len(get_dataset(data, root, split, augment=False)) > 0
     except (SSLSegError, FileNotFoundError, OSError): return False
 
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0); return True
+    except ProcessLookupError: return False
+    except PermissionError: return True
+
+def job_lock(folder: Path, poll: float = 2.0) -> Path:
+    "Take `folder`/job.lock for this process, waiting while a live process holds it (two experiments sharing a folder); a dead holder's lock is taken over."
+    lock = Path(folder) / 'job.lock'
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode()); os.close(fd); return lock
+        except FileExistsError:
+            try: pid = int(lock.read_text() or 0)
+            except (ValueError, OSError): pid = 0
+            if pid and pid != os.getpid() and _alive(pid): time.sleep(poll); continue
+            lock.unlink(missing_ok=True)
+
 def run_job(job: Job | dict) -> dict:
     "Do one job in this process (resuming it if it was killed) and write its done file; returns what it wrote."
     job = job if isinstance(job, Job) else Job(**{**job, 'folder': Path(job['folder'])})
     if job.done: return json.loads(job.done_file.read_text())
     job.folder.mkdir(parents=True, exist_ok=True)
+    if os.environ.get('RANK', '0') != '0': return _run_job(job)        # torchrun: rank 0 holds the lock for all ranks
+    lock = job_lock(job.folder)
+    try: return json.loads(job.done_file.read_text()) if job.done else _run_job(job)   # done by whoever held the lock before us
+    finally: lock.unlink(missing_ok=True)
+
+def _run_job(job: Job) -> dict:
     t0 = time.perf_counter()
     if job.kind == 'pretrain':
         from sslseg.train.pretrain import pretrain
@@ -356,7 +380,7 @@ def _job_file(job: Job) -> Path:
                      setting=job.setting, fraction=job.fraction, seed=job.seed), p)
     return p
 
-# %% ../../nbs/run/08_experiment.ipynb #de75cb01
+# %% ../../nbs/run/08_experiment.ipynb #b0495cc9
 def _fmt_s(sec: float) -> str:
     sec = int(round(sec)); return f"{sec // 3600}h{sec % 3600 // 60:02d}m" if sec >= 3600 else f"{sec // 60}m{sec % 60:02d}s"
 
@@ -440,7 +464,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
     if failed: raise SSLSegError(f"{len(failed)} job(s) failed: {', '.join(j.name for j in failed)}", out, "read their job.log, fix the cause and rerun: finished runs are kept")
     return prog
 
-# %% ../../nbs/run/08_experiment.ipynb #467d7a4b
+# %% ../../nbs/run/08_experiment.ipynb #b2460fc2
 def collect(s: Spec, jobs: list[Job]) -> list[dict]:
     "One row per finished run of the spec: setting, fraction, seed, val (and test) mIoU, pixel accuracy, per-class IoU."
     rows = []
@@ -515,7 +539,7 @@ def claims_table(s: Spec, rows: list[dict]) -> list[dict]:
                             verdict=verdict(cmp, c.get('expect', '+'), c.get('margin', 1.0))))
     return out
 
-# %% ../../nbs/run/08_experiment.ipynb #ddd957ee
+# %% ../../nbs/run/08_experiment.ipynb #7089263c
 def _f(x, nd=1, sign=False):
     if x is None or (isinstance(x, float) and math.isnan(x)): return '–'
     return f"{x:+.{nd}f}" if sign else f"{x:.{nd}f}"
@@ -588,7 +612,7 @@ def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
         atomic_write(folder / 'chart.png', lambda p: fig.savefig(p, dpi=90, format='png')); plt.close(fig)
     return dict(rows=rows, summary=summ, claims=cl, folder=str(folder))
 
-# %% ../../nbs/run/08_experiment.ipynb #3041e432
+# %% ../../nbs/run/08_experiment.ipynb #4d7fb285
 CAMVID_MINI = dict(train={'data': {'name': 'camvid', 'size': [96, 128], 'workers': 0}, 'run': {'epochs': 10, 'batch_size': 8}},
                    pretrain={'data': {'name': 'camvid', 'size': [96, 128], 'workers': 0}, 'run': {'steps': 300, 'batch_size': 16}},
                    fractions=['1/4'], seeds=[0, 1, 2], subset_seed=0, baseline='random', jobs=2)
@@ -600,7 +624,7 @@ def preset(name: str, **kw) -> dict:
     if name not in PRESETS: raise SSLSegError(f"unknown preset {name!r}", None, f"use one of: {', '.join(PRESETS)}, or a spec file")
     return {**copy.deepcopy(PRESETS[name]), **kw}
 
-# %% ../../nbs/run/08_experiment.ipynb #20810529
+# %% ../../nbs/run/08_experiment.ipynb #a6072fb1
 def _specs(spec, overrides=None) -> list[Spec]:
     items = spec if isinstance(spec, (list, tuple)) else [spec]
     def one(x):
@@ -641,7 +665,7 @@ def experiment(spec, out='runs/experiment', root=None, jobs: int | None = None, 
         reps.append(r)
     return reps if isinstance(spec, (list, tuple)) else reps[0]
 
-# %% ../../nbs/run/08_experiment.ipynb #cd0432d0
+# %% ../../nbs/run/08_experiment.ipynb #9ffebdfd
 def cli_experiment(argv=None) -> int:
     "`sslseg experiment SPEC [SPEC ...] --out DIR`: run the grids of the specs (finished jobs are skipped), then write their tables and charts."
     import argparse
@@ -659,7 +683,7 @@ def cli_experiment(argv=None) -> int:
     experiment(a.spec if len(a.spec) > 1 else a.spec[0], a.out, a.root, a.jobs, parse_opts(a.set, 'config'), a.dry_run, a.report_only, a.per_class)
     return 0
 
-# %% ../../nbs/run/08_experiment.ipynb #0cd392d9
+# %% ../../nbs/run/08_experiment.ipynb #47404516
 #| eval: false
 if __name__ == '__main__':            # one job, run by `execute` in its own process (or under torchrun)
     run_job(json.loads(Path(sys.argv[1]).read_text()))
