@@ -267,6 +267,10 @@ def _tune_config(s: Spec, name: str, paths: dict, fraction: str, root=None) -> d
                 seed=s.subset_seed, n=d.n_train, steps=int(st.get('steps', 8000)), images_per_batch=int(st.get('images_per_batch', 10)),
                 lr=float(st.get('lr', 0.01)), drop_at=float(st.get('drop_at', 0.75)), options=dict(st.get('options') or {}))
 
+def _stage_dir(out: Path, name: str, sid: str) -> Path:
+    "OUT/stages/NAME-ID, or the folder another spec gave the same stage (same id, another name)."
+    return next(iter(sorted((out / 'stages').glob(f'*-{sid}'))), out / 'stages' / f"{name}-{sid}")
+
 def plan(s: Spec, out, root=None) -> list[Job]:
     "Every job of spec `s` under folder `out` (stages in OUT/stages/ID, runs in OUT/runs/ID), dependencies before dependants."
     out = Path(out); jobs, by_name = [], {}
@@ -282,14 +286,14 @@ def plan(s: Spec, out, root=None) -> list[Job]:
                 ident = _tune_config(s, name, ids, fr, root); ident_h = {k: v for k, v in ident.items() if k != 'root'}
                 sid = config_hash(ident_h, ())
                 cfg = _tune_config(s, name, paths, fr, root)
-                job = Job('tune', sid, f"{name} f={fr}", out / 'stages' / f"{name}-{sid}", cfg, [j.id for j in dep.values()], fraction=fr)
+                job = Job('tune', sid, f"{name} f={fr}", _stage_dir(out, name, sid), cfg, [j.id for j in dep.values()], fraction=fr)
             else:
                 ident = to_dict(pretrain_stage_config(s, name, ids))
                 sid = config_hash(ident)
                 cfg = pretrain_stage_config(s, name, paths)
                 if root and cfg.data.name != 'synthetic': cfg.data.root = str(root)
                 cfg = _default_root(cfg) if cfg.data.name not in ('synthetic', 'folder') else cfg
-                cfg.run.out = str(out / 'stages' / f"{name}-{sid}"); cfg.run.progress = False
+                cfg.run.out = str(_stage_dir(out, name, sid)); cfg.run.progress = False
                 job = Job('pretrain', sid, name, Path(cfg.run.out), to_dict(cfg), [j.id for j in dep.values()])
             by_name[(name, fr)] = job; jobs.append(job)
     for seed in s.seeds:                 # seed-major: an interrupted experiment has every setting at the first seeds
@@ -619,12 +623,19 @@ CAMVID_MINI = dict(train={'data': {'name': 'camvid', 'size': [96, 128], 'workers
 
 PRESETS: dict = {}      # name -> spec (a dict as in a YAML file); `sslseg experiment NAME` runs one
 
+PRESETS['camvid-quarter'] = dict(CAMVID_MINI, name='camvid-quarter',
+    description="The headline recipe of the CamVid miniature (nbs/experiment/00_overview): colorization pretext (Lab regression, 1000 steps on the "
+                "unlabeled train images), the whole ERFNet transferred and fine-tuned on 1/4 of the labels, against random init, 3 seeds.",
+    stages={'colorize_long': {'task': 'colorize', 'run': {'steps': 1000}}},
+    settings={'random': {}, 'colorize 1000': {'transfer': {'init': '@colorize_long'}}},
+    claims=[{'a': 'colorize 1000', 'b': 'random', 'expect': '+', 'paper': 'the recipe beats random init'}])
+
 def preset(name: str, **kw) -> dict:
     "The spec of preset `name`, with top-level keys replaced by `kw` (e.g. seeds=[0])."
     if name not in PRESETS: raise SSLSegError(f"unknown preset {name!r}", None, f"use one of: {', '.join(PRESETS)}, or a spec file")
     return {**copy.deepcopy(PRESETS[name]), **kw}
 
-# %% ../../nbs/run/08_experiment.ipynb #a6072fb1
+# %% ../../nbs/run/08_experiment.ipynb #3183fddc
 def _specs(spec, overrides=None) -> list[Spec]:
     items = spec if isinstance(spec, (list, tuple)) else [spec]
     def one(x):
@@ -665,13 +676,13 @@ def experiment(spec, out='runs/experiment', root=None, jobs: int | None = None, 
         reps.append(r)
     return reps if isinstance(spec, (list, tuple)) else reps[0]
 
-# %% ../../nbs/run/08_experiment.ipynb #9ffebdfd
+# %% ../../nbs/run/08_experiment.ipynb #c42a8e56
 def cli_experiment(argv=None) -> int:
     "`sslseg experiment SPEC [SPEC ...] --out DIR`: run the grids of the specs (finished jobs are skipped), then write their tables and charts."
     import argparse
     from sslseg.run.cli import parse_opts
     p = argparse.ArgumentParser(prog='sslseg experiment', description=cli_experiment.__doc__)
-    p.add_argument('spec', nargs='+', help='experiment spec YAML file(s); several specs share the jobs they have in common')
+    p.add_argument('spec', nargs='+', help=f"experiment spec YAML file(s) or preset name(s) ({', '.join(PRESETS)}); several specs share the jobs they have in common")
     p.add_argument('--out', default='runs/experiment', help='experiment folder (stages/, runs/, and one folder of results per spec)')
     p.add_argument('--root', default=None, help='dataset root (default: the spec\'s, or $SSLSEG_CAMVID for camvid)')
     p.add_argument('--jobs', type=int, default=None, help='runs at once as processes (default: the spec\'s jobs:)')
@@ -683,7 +694,7 @@ def cli_experiment(argv=None) -> int:
     experiment(a.spec if len(a.spec) > 1 else a.spec[0], a.out, a.root, a.jobs, parse_opts(a.set, 'config'), a.dry_run, a.report_only, a.per_class)
     return 0
 
-# %% ../../nbs/run/08_experiment.ipynb #47404516
+# %% ../../nbs/run/08_experiment.ipynb #f86e6c99
 #| eval: false
 if __name__ == '__main__':            # one job, run by `execute` in its own process (or under torchrun)
     run_job(json.loads(Path(sys.argv[1]).read_text()))
