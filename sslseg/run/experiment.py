@@ -226,6 +226,8 @@ def check_spec(s: Spec, path=None) -> Spec:
         TransferSpec.from_dict(st.get('transfer') or {}).check()
         run_config(s, n, s.fractions[0], s.seeds[0], {r: 'x.pt' for r in s.stages})
     for c in s.claims:
+        bad = [k for k in c if k not in ('a', 'b', 'expect', 'paper', 'margin')]
+        if bad: raise SSLSegError(f"claim {c} has unknown key(s) {', '.join(map(repr, bad))}", path, "a claim has a, b, expect, paper, margin (quote names that hold a comma)")
         for k in ('a', 'b'):
             if c.get(k) not in s.settings: raise SSLSegError(f"claim {c} names unknown setting {c.get(k)!r}", path, f"use one of: {', '.join(s.settings)}")
         if c.get('expect', '+') not in ('+', '-', '0'): raise SSLSegError(f"claim expect must be '+', '-' or '0', got {c.get('expect')!r}", path, "e.g. expect: '+'")
