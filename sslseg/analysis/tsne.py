@@ -47,7 +47,8 @@ def tsne_embed(X, seed: int = 0, perplexity: float = 30., n_iter: int = 500, bac
             return np.asarray(OT(n_components=2, perplexity=perplexity, n_iter=n_iter, early_exaggeration_iter=min(250, n_iter // 2),
                                  initialization='pca', random_state=seed, n_jobs=1, verbose=False).fit(X))
     from sklearn.manifold import TSNE
-    return TSNE(2, perplexity=perplexity, max_iter=max(250, n_iter), init='pca', random_state=seed).fit_transform(X)
+    # scikit-learn counts its 250 early-exaggeration steps in max_iter; openTSNE runs n_iter steps after them: give both n_iter after
+    return TSNE(2, perplexity=perplexity, max_iter=250 + n_iter, init='pca', random_state=seed).fit_transform(X)
 
 # %% ../../nbs/analysis/01_tsne.ipynb #5dde13f8
 def _colour(palette, c, n):
