@@ -700,3 +700,6 @@ def cli_experiment(argv=None) -> int:
 #| eval: false
 if __name__ == '__main__':            # one job, run by `execute` in its own process (or under torchrun)
     run_job(json.loads(Path(sys.argv[1]).read_text()))
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():    # torchrun: no rank leaves before rank 0 has written the result
+        dist.barrier(); dist.destroy_process_group()
