@@ -47,7 +47,7 @@ def _nest(d: dict) -> dict:
     "Dotted keys ('run.epochs': 3) -> nested dicts, merged with the nested ones."
     out = {}
     for k, v in (d or {}).items():
-        node, *path = out, *str(k).split('.')
+        node = out
         *parents, last = str(k).split('.')
         for p in parents: node = node.setdefault(p, {})
         node[last] = _merge(node.get(last), _nest(v) if isinstance(v, dict) else v) if isinstance(v, dict) else v
@@ -276,10 +276,9 @@ def _stage_dir(out: Path, name: str, sid: str) -> Path:
 def plan(s: Spec, out, root=None) -> list[Job]:
     "Every job of spec `s` under folder `out` (stages in OUT/stages/ID, runs in OUT/runs/ID), dependencies before dependants."
     out = Path(out); jobs, by_name = [], {}
-    def staged(name, fraction):
-        "Stages are shared: a tuning stage once per labeled fraction, a pretext stage once."
-        return by_name[(name, fraction if stage_kind(s.stages[name]) == 'tune' or any(stage_kind(s.stages[r]) == 'tune' for r in _refs(s.stages[name])) else None)]
-    fracs_of_stage = lambda n: s.fractions if (stage_kind(s.stages[n]) == 'tune' or any(stage_kind(s.stages[r]) == 'tune' for r in _refs(s.stages[n]))) else [None]
+    per_fraction = lambda n: stage_kind(s.stages[n]) == 'tune' or any(stage_kind(s.stages[r]) == 'tune' for r in _refs(s.stages[n]))
+    staged = lambda n, fraction: by_name[(n, fraction if per_fraction(n) else None)]   # a tuning stage once per labeled fraction, a pretext stage once
+    fracs_of_stage = lambda n: s.fractions if per_fraction(n) else [None]
     for name in stage_order(s.stages):
         for fr in fracs_of_stage(name):
             dep = {r: staged(r, fr) for r in _refs(s.stages[name])}
@@ -450,7 +449,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
             ready = [j for j in todo if all(d in done for d in j.deps)]
             while ready and len(running) < workers:
                 j = ready.pop(0); todo.remove(j)
-                logf = open(j.folder / 'job.log', 'ab') if j.folder.mkdir(parents=True, exist_ok=True) is None else None
+                j.folder.mkdir(parents=True, exist_ok=True); logf = open(j.folder / 'job.log', 'ab')
                 running[j.id] = (j, _launch(j, launcher, gpus, threads, logf), time.perf_counter(), logf)
             if not running and todo:
                 raise SSLSegError(f"{len(todo)} job(s) wait for stages that failed", out, "see the failed stage's job.log, fix it and rerun")
