@@ -28,7 +28,7 @@ class DataConfig:
     n_train: int | None = None        # synthetic only: train scenes (None: 300)
     n_val: int | None = None          # synthetic only: val scenes (None: 60)
     augment: bool = True              # random scale/crop/flip/jitter on the train split
-    workers: int = 2                  # DataLoader worker processes (notebooks under nbdev_test: 0)
+    workers: int | None = None        # DataLoader worker processes; None: 0 on CPU, up to 4 with a GPU (sslseg.data.cache.loader_workers)
     cache: bool = True                # decode/render each image once and keep it as uint8 in memory (sslseg.data.cache)
 
     def resolved(self) -> DataConfig:
@@ -76,7 +76,9 @@ class RunConfig:
     batch_size: int = 8
     seed: int = 0
     device: str | None = None         # cpu, cuda, cuda:1 ... (None: cuda when available)
-    amp: bool = True                  # mixed precision on CUDA
+    amp: bool = True                  # mixed precision: float16 on CUDA, bfloat16 on a CPU with native bf16 (sslseg.models.fast.amp_dtype)
+    channels_last: bool = True        # NHWC weights and batches (the faster layout for convolutions on CPU and CUDA)
+    fold_bn: bool = True              # validate and evaluate on a copy with batch norm folded into the convolutions
     resume: bool = False              # continue from out/last.pt
     progress: bool = True             # progress bars
     n_show: int = 4                   # val images in predictions.png

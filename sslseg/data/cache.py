@@ -4,7 +4,7 @@
 
 # %% ../../nbs/data/05_cache.ipynb #299a164a
 from __future__ import annotations
-import hashlib
+import hashlib, os
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,7 +14,7 @@ from ..core import SSLSegError, atomic_torch_save
 from .io import _to_float
 
 # %% auto #0
-__all__ = ['CachedDataset', 'cache_dataset', 'fast_loader']
+__all__ = ['CachedDataset', 'cache_dataset', 'loader_workers', 'cache_workers', 'fast_loader']
 
 # %% ../../nbs/data/05_cache.ipynb #1f631376
 class _Raw(Dataset):
@@ -49,7 +49,8 @@ class CachedDataset(Dataset):
     def __len__(self): return len(self.masks)
     def __repr__(self): return f"CachedDataset({self.ds!r})"
     def __getattr__(self, k):
-        if k in ('ds', 'imgs', 'masks', 'transform'): raise AttributeError(k)
+        # dunder names stay unforwarded: DataLoader asks for `__getitems__`, and a Subset's would fetch from the uncached dataset
+        if k in ('ds', 'imgs', 'masks', 'transform') or k.startswith('__'): raise AttributeError(k)
         return getattr(self.ds, k)
     def raw(self, i): return self.imgs[i], self.masks[i].long()
     def raw_mask(self, i): return self.masks[i].long()
@@ -60,6 +61,17 @@ class CachedDataset(Dataset):
 def cache_dataset(ds, enabled: bool = True, num_workers: int = 0, path=None):
     "`CachedDataset(ds)` when `enabled` (and `ds` has `raw`), else `ds` unchanged."
     return CachedDataset(ds, num_workers, path) if enabled and hasattr(ds, 'raw') else ds
+
+def _cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+def loader_workers(n: int | None, device=None) -> int:
+    "Worker processes of a training loader: `n` when given; None: 0 when training on the CPU (its threads already use every core), min(4, cores - 1) with a GPU."
+    if n is not None: return n
+    return 0 if device is None or torch.device(device).type == 'cpu' else max(0, min(4, _cores() - 1))
+
+def cache_workers(n: int | None) -> int:
+    "Worker processes that fill the cache: `n` when given; None: min(4, cores), since filling it is the only work at that moment."
+    return n if n is not None else min(4, _cores())
 
 def fast_loader(ds, batch_size: int, shuffle: bool = False, num_workers: int = 0, drop_last: bool = False, device=None, **kw) -> DataLoader:
     "A DataLoader whose workers stay alive across epochs (`persistent_workers`) and, on CUDA, pin memory."

@@ -7,13 +7,32 @@ from __future__ import annotations
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
+import torchvision.transforms.v2.functional as TF
+from torchvision.transforms.v2._utils import _setup_fill_arg, _get_fill, query_size
 from .io import *
 from .io import _to_float
 
 # %% auto #0
-__all__ = ['seg_transforms', 'alignment']
+__all__ = ['RandomTranslate', 'seg_transforms', 'alignment']
 
 # %% ../../nbs/data/01_transforms.ipynb #1b5ebf54
+class RandomTranslate(v2.Transform):
+    "Shift image and mask together by whole pixels, up to `translate` × (W, H) either way, filling the uncovered border per type; the same draw and pixels as `v2.RandomAffine(degrees=0, translate=translate)`."
+    def __init__(self, translate=(0.1, 0.1), fill=0):
+        super().__init__()
+        self.translate, self._fill = tuple(translate), _setup_fill_arg(fill)
+    def make_params(self, flat_inputs) -> dict:
+        h, w = query_size(flat_inputs)
+        torch.empty(1).uniform_(0., 0.)                    # RandomAffine's angle draw, so both consume the random stream alike
+        dx = int(round(float(torch.empty(1).uniform_(-self.translate[0] * w, self.translate[0] * w).item())))
+        dy = int(round(float(torch.empty(1).uniform_(-self.translate[1] * h, self.translate[1] * h).item())))
+        return dict(dx=dx, dy=dy, h=h, w=w)
+    def transform(self, inpt, params: dict):
+        dx, dy, h, w = params['dx'], params['dy'], params['h'], params['w']
+        if dx == 0 and dy == 0: return inpt
+        out = TF.pad(inpt, [max(dx, 0), max(dy, 0), max(-dx, 0), max(-dy, 0)], fill=_get_fill(self._fill, type(inpt)))
+        return TF.crop(out, max(-dy, 0), max(-dx, 0), h, w)
+
 def seg_transforms(size=None, train: bool = True, augment: bool = True, normalize: bool = True, scale=(0.5, 2.0), hflip: float = 0.5,
                    translate=(0.1, 0.1), jitter=(0.2, 0.2, 0.2,
                                                  0.05), mean=IMAGENET_MEAN, std=IMAGENET_STD, ignore_index: int = IGNORE_INDEX):
@@ -27,7 +46,7 @@ def seg_transforms(size=None, train: bool = True, augment: bool = True, normaliz
         elif scale: t.append(v2.RandomAffine(degrees=0, scale=tuple(scale), fill=fill))
         elif size is not None: t.append(v2.Resize(size))
         if hflip: t.append(v2.RandomHorizontalFlip(hflip))
-        if translate: t.append(v2.RandomAffine(degrees=0, translate=tuple(translate), fill=fill))
+        if translate: t.append(RandomTranslate(translate, fill=fill))
         if jitter: t.append(v2.ColorJitter(*jitter))
     elif size is not None: t.append(v2.Resize(size))
     t.append(_to_float)

@@ -14,7 +14,8 @@ from .erfnet import DownsamplerBlock, NonBottleneck1d, UpsamplerBlock
 
 # %% auto #0
 __all__ = ['cpu_cores', 'set_threads', 'FoldedDownsampler', 'fold_bn', 'compiler_available', 'SafeCompiled', 'maybe_compile',
-           'use_channels_last', 'FastInference', 'fast_inference', 'fast_adam', 'prepare_train', 'to_channels_last']
+           'use_channels_last', 'cpu_bf16', 'amp_dtype', 'autocast', 'to_channels_last', 'to_float', 'FastInference',
+           'fast_inference', 'fast_adam', 'prepare_train']
 
 # %% ../../nbs/models/03_fast.ipynb #66f29b23
 def cpu_cores() -> int:
@@ -97,25 +98,64 @@ def use_channels_last(device) -> bool:
     "Whether channels_last is the faster layout for ERFNet on `device` (measured in this notebook: yes on CPU and CUDA)."
     return torch.device(device).type in ('cpu', 'cuda')
 
+def cpu_bf16() -> bool:
+    "Whether this CPU computes bfloat16 natively (x86 AVX512-BF16 or AMX, Arm BF16), so bf16 autocast runs faster instead of emulated."
+    try: flags = set(open('/proc/cpuinfo').read().split())
+    except OSError: return False
+    return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
+
+def amp_dtype(device, enabled: bool = True) -> torch.dtype | None:
+    "The autocast dtype of the mixed-precision path on `device`: float16 on CUDA, bfloat16 on a CPU with native bf16, None (float32) otherwise or when not `enabled`."
+    d = torch.device(device)
+    if not enabled: return None
+    if d.type == 'cuda': return torch.float16
+    return torch.bfloat16 if d.type == 'cpu' and cpu_bf16() else None
+
+def autocast(device, dtype: torch.dtype | None):
+    "`torch.autocast` to `dtype` on `device`'s type, or a no-op context for None (float32)."
+    return torch.autocast(torch.device(device).type, dtype=dtype) if dtype is not None else nullcontext()
+
+def to_channels_last(x):
+    "4-d float batches (a tensor, or nested in a tuple/list/dict) in channels_last layout; everything else unchanged."
+    if isinstance(x, torch.Tensor): return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 and x.is_floating_point() else x
+    if isinstance(x, (tuple, list)): return type(x)(to_channels_last(o) for o in x)
+    if isinstance(x, dict): return {k: to_channels_last(v) for k, v in x.items()}
+    return x
+
+def _contiguous(x):
+    if isinstance(x, torch.Tensor): return x.contiguous()
+    if isinstance(x, (tuple, list)): return type(x)(_contiguous(o) for o in x)
+    if isinstance(x, dict): return {k: _contiguous(v) for k, v in x.items()}
+    return x
+
+def to_float(out):
+    "Model outputs (a tensor or a nested tuple/list/dict of them) with low-precision floats cast back to float32."
+    if isinstance(out, torch.Tensor): return out.float() if out.is_floating_point() and out.dtype != torch.float64 else out
+    if isinstance(out, (tuple, list)): return type(out)(to_float(o) for o in out)
+    if isinstance(out, dict): return {k: to_float(v) for k, v in out.items()}
+    return out
+
 class FastInference(nn.Module):
-    "Prediction-only view of a model: BN folded, channels_last, no autograd, AMP + cudnn.benchmark on CUDA, optionally compiled."
-    def __init__(self, model: nn.Module, device=None, fold: bool = True, channels_last: bool | None = None, amp: bool | None = None,
+    "Prediction-only view of a model: BN folded, channels_last, no autograd, mixed precision (`amp_dtype`), cudnn.benchmark on CUDA, optionally compiled."
+    def __init__(self, model: nn.Module, device=None, fold: bool = True, channels_last: bool | None = None, amp: bool = True,
                  compile: bool = False, grad_mode: str = 'no_grad'):
         super().__init__()
+        if isinstance(model, FastInference): model = model.model       # re-wrapping starts from the already folded copy
+        if isinstance(model, nn.parallel.DistributedDataParallel): model = model.module
         device = torch.device(device) if device is not None else next(model.parameters()).device
         self.device, self.grad_mode = device, grad_mode
         self.channels_last = use_channels_last(device) if channels_last is None else channels_last
-        self.amp = device.type == 'cuda' if amp is None else amp
+        self.dtype = amp_dtype(device, amp); self.amp = self.dtype is not None
         m = (fold_bn(model) if fold else copy.deepcopy(model).eval()).to(device)
         if self.channels_last: m = m.to(memory_format=torch.channels_last)
         if device.type == 'cuda': torch.backends.cudnn.benchmark = True
         self.model = maybe_compile(m, compile, **({'mode': 'reduce-overhead'} if device.type == 'cuda' else {}))   # CUDA graphs for fixed shapes
     def forward(self, x):
-        if self.channels_last and x.dim() == 4: x = x.contiguous(memory_format=torch.channels_last)
+        if self.channels_last: x = to_channels_last(x)
         ctx = torch.inference_mode() if self.grad_mode == 'inference_mode' else torch.no_grad()
-        with ctx, torch.autocast(self.device.type, enabled=self.amp):
+        with ctx, autocast(self.device, self.dtype):
             out = self.model(x)
-        return out.float().contiguous()
+        return _contiguous(to_float(out))
 
 def fast_inference(model: nn.Module, enabled: bool = True, **kw) -> nn.Module:
     "`FastInference(model, **kw)` when `enabled`, else an eval-mode copy of `model` (the plain eager path)."
@@ -137,7 +177,3 @@ def prepare_train(model: nn.Module, device=None, channels_last: bool | None = No
     if use_channels_last(device) if channels_last is None else channels_last: model.to(memory_format=torch.channels_last)
     if device.type == 'cuda': torch.backends.cudnn.benchmark = True
     return model
-
-def to_channels_last(x: torch.Tensor) -> torch.Tensor:
-    "A 4-d batch in channels_last layout (other tensors unchanged)."
-    return x.contiguous(memory_format=torch.channels_last) if isinstance(x, torch.Tensor) and x.dim() == 4 else x

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from ..core import SSLSegError, default_device, atomic_write, load_checkpoint, save_checkpoint
 from ..config import OptimConfig, ScheduleConfig, RunConfig, lr_at
 from ..tasks import Task
-from ..models.fast import fast_adam
+from ..models.fast import fast_adam, amp_dtype, autocast, prepare_train, to_channels_last, to_float, FastInference
 
 # %% auto #0
 __all__ = ['SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'Callback', 'to_device',
@@ -121,15 +121,16 @@ class Learner:
         self.rank, self.world, local = dist_env()
         if self.device.type == 'cuda' and self.world > 1: self.device = torch.device('cuda', local)
         self.distributed = init_distributed(self.device)
-        self.amp = r.amp and self.device.type == 'cuda'
-        self.raw_model = model.to(self.device)
+        self.amp_dtype = amp_dtype(self.device, r.amp)   # float16 on CUDA, bfloat16 on a CPU with native bf16, None: float32
+        self.amp = self.amp_dtype is not None
+        self.raw_model = prepare_train(model, self.device, channels_last=r.channels_last)
         self.model = self.raw_model if not self.distributed else nn.parallel.DistributedDataParallel(
             self.raw_model, device_ids=[local] if self.device.type == 'cuda' else None, find_unused_parameters=True)
         self._loaders(train_dl, valid_dl, r.batch_size, num_workers)
         if self.max_steps is not None: self.epochs = math.ceil(self.max_steps / max(1, len(self.train_dl)))
         self.opt = make_optimizer(self.model.parameters(), self.optim)
         for g in self.opt.param_groups: g['base_lr'] = self.optim.lr
-        self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp)
+        self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)   # bf16 needs no loss scaling
         self.epoch, self.step, self.history, self.best, self.stop, self.lr_drops = 0, 0, [], -math.inf, False, 0
         defaults = [LRSchedule(), BestTracker(), Checkpointer(), CSVLogger(), ProgressBar()]
         self.cbs = sorted(defaults + list(cbs), key=lambda c: getattr(c, 'order', 0))
@@ -198,10 +199,11 @@ def _batch_size(xb) -> int: return (xb[0] if isinstance(xb, (tuple, list)) else 
 @patch
 def train_step(self: Learner, xb, yb):
     "Forward, loss, backward and optimiser step on one made batch."
+    if self.run.channels_last: xb = to_channels_last(xb)
     self.xb, self.yb = xb, yb
     self._cb('before_batch')
-    with torch.autocast(self.device.type, enabled=self.amp):
-        out = self.model(xb); loss = self.task.loss(out, yb)
+    with autocast(self.device, self.amp_dtype): out = self.model(xb)
+    loss = self.task.loss(to_float(out), yb)                 # the loss in float32, whatever the forward ran in
     self.opt.zero_grad(set_to_none=True)
     self.scaler.scale(loss).backward()
     if self.optim.grad_clip:
@@ -213,11 +215,18 @@ def train_step(self: Learner, xb, yb):
     return out, loss
 
 @patch
+def inference_model(self: Learner) -> nn.Module:
+    "A prediction-only copy of the model as it is now, on the fast inference path the run config asks for (BN folded, channels_last, mixed precision)."
+    r = self.run
+    return FastInference(self.raw_model, self.device, fold=r.fold_bn, channels_last=r.channels_last, amp=r.amp)
+
+@patch
 def one_epoch(self: Learner, train: bool) -> dict:
     "One pass over the training (`train`) or validation loader; the loss and the task's metric values."
     dl = self.train_dl if train else self.valid_dl
     self.model.train(train); self.training = train
     self._cb('before_train' if train else 'before_validate')
+    if not train: net = self.inference_model()
     tot_loss = torch.zeros((), dtype=torch.float64, device=self.device); n = torch.zeros_like(tot_loss)
     state = {}
     for batch in dl:
@@ -225,10 +234,10 @@ def one_epoch(self: Learner, train: bool) -> dict:
         with torch.no_grad(): xb, yb = self.task.make_batch(batch)
         if train: out, loss = self.train_step(xb, yb)
         else:
-            with torch.no_grad(), torch.autocast(self.device.type, enabled=self.amp):
-                out = self.model(xb); loss = self.task.loss(out, yb)
+            out = net(xb)
+            with torch.no_grad(): loss = self.task.loss(out, yb)
         tot_loss += loss.detach().double() * _batch_size(xb); n += _batch_size(xb)
-        with torch.no_grad(): _add_states(state, self.task.metric_state(out.float() if isinstance(out, torch.Tensor) else out, yb))
+        with torch.no_grad(): _add_states(state, self.task.metric_state(to_float(out), yb))
         self.running_loss = tot_loss / n
         self._cb('after_batch')
         if train and self.max_steps is not None and self.step >= self.max_steps: break
@@ -327,7 +336,7 @@ class PlateauStop(Callback):
     def load_state_dict(self, d: dict): self.best, self.bad = d['best'], d['bad']
     def after_epoch(self):
         l = self.learn
-        res, _ = evaluate(l.model, l.task, self.dl, device=l.device)
+        res, _ = evaluate(l.raw_model, l.task, self.dl, device=l.device, fast=l.run.fold_bn, amp=l.run.amp)
         score = res.get(l.task.main_metric, -math.inf)
         l.history[-1]['holdout_' + l.task.main_metric] = score
         if score > self.best: self.best, self.bad = score, 0; return
@@ -339,21 +348,20 @@ class PlateauStop(Callback):
 
 # %% ../../nbs/train/00_learner.ipynb #d9b996b9
 @torch.no_grad()
-def evaluate(model: nn.Module, task: Task, dl, device=None, batch_size: int = 8, num_workers: int = 0) -> tuple[dict, dict]:
-    "Metric values and summed metric state of `model` on `dl` (a DataLoader or Dataset); DDP-aware."
+def evaluate(model: nn.Module, task: Task, dl, device=None, batch_size: int = 8, num_workers: int = 0, fast: bool = True,
+             amp: bool = True) -> tuple[dict, dict]:
+    "Metric values and summed metric state of `model` on `dl` (a DataLoader or Dataset); DDP-aware. `fast`: BN folded + channels_last; `amp`: mixed precision where the device has it (`sslseg.models.fast`)."
     device = default_device(device) if device is not None else next(model.parameters()).device
     rank, world, _ = dist_env()
     ds = dl.dataset if isinstance(dl, DataLoader) else dl
     if world > 1 or not isinstance(dl, DataLoader): dl = _loader_like(dl, ds, ShardSampler(len(ds), rank, world), batch_size, num_workers)
-    was = model.training; model.eval()
-    amp = device.type == 'cuda'
+    net = FastInference(model, device, fold=fast, channels_last=fast, amp=amp)   # a copy: `model` itself is left as it was
     tot, n, state = torch.zeros((), dtype=torch.float64, device=device), 0, {}
     for batch in dl:
         xb, yb = task.make_batch(to_device(batch, device))
-        with torch.autocast(device.type, enabled=amp): out = model(xb)
-        tot += task.loss(out.float(), yb).double() * _batch_size(xb); n += _batch_size(xb)
-        _add_states(state, task.metric_state(out.float(), yb))
-    model.train(was)
+        out = net(xb)
+        tot += task.loss(out, yb).double() * _batch_size(xb); n += _batch_size(xb)
+        _add_states(state, task.metric_state(out, yb))
     red = all_reduce_sum({'loss': tot, 'n': torch.tensor(float(n), dtype=torch.float64, device=device), **state})
     res = {'loss': (red.pop('loss') / red.pop('n').clamp_min(1)).item(), **(task.metric_values(red) if state else {})}
     return res, red

@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from ..core import SSLSegError, seed_everything, atomic_json
+from ..core import SSLSegError, seed_everything, atomic_json, default_device
+from ..data.cache import loader_workers
 from ..config import PretrainConfig, PRETRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
 from ..tasks import TASKS, Task
 from .learner import Learner, Callback
@@ -97,7 +98,7 @@ def pretrain(task=None, cfg: PretrainConfig | None = None, backbone: nn.Module |
     bb = backbone if backbone is not None else build_backbone(cfg.model.backbone, **cfg.model.options)
     model = task.build_model(bb)
     bs = min(r.batch_size, len(ds))
-    dl = DataLoader(ds, batch_size=bs, shuffle=True, drop_last=len(ds) > bs, num_workers=d.workers)
+    dl = DataLoader(ds, batch_size=bs, shuffle=True, drop_last=len(ds) > bs, num_workers=loader_workers(d.workers, default_device(r.device)))
     total = r.steps if r.steps is not None else r.epochs * len(dl)
     snaps = Snapshots(cfg.snapshots)
     if snaps.steps and snaps.steps[-1] > total:

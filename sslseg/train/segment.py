@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
 from ..config import TrainConfig, TRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
 from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize, cache_dataset
+from ..data.cache import loader_workers, cache_workers
 from ..models import build_backbone
 from ..tasks import SegmentationTask, seg_metrics
 from .learner import Learner, evaluate, PlateauStop
@@ -87,8 +88,8 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     if cfg.schedule.name == 'plateau':
         fit_sub, held = _holdout(train_sub, cfg.schedule.holdout, r.seed)
         cbs.append(PlateauStop(DataLoader(held, r.batch_size)))
-    nw, bs = _workers(cfg.data.workers), r.batch_size
-    fit_sub, val_ds = cache_dataset(fit_sub, cfg.data.cache, nw), cache_dataset(val_ds, cfg.data.cache, nw)   # augmentation still per epoch
+    nw, cw, bs = _workers(loader_workers(cfg.data.workers, default_device(r.device))), _workers(cache_workers(cfg.data.workers)), r.batch_size
+    fit_sub, val_ds = cache_dataset(fit_sub, cfg.data.cache, cw), cache_dataset(val_ds, cfg.data.cache, cw)   # augmentation still per epoch
     resolved = to_dict(cfg)
     meta = {'classes': list(train_ds.classes), 'ignore_index': train_ds.ignore_index, 'config': resolved, 'transfer_report': report}
     learn = Learner(model, task, DataLoader(fit_sub, bs, num_workers=nw, drop_last=len(fit_sub) > bs), DataLoader(val_ds, bs, num_workers=nw),
@@ -97,7 +98,7 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     t_fit = time.perf_counter(); learn.fit(); t_fit = time.perf_counter() - t_fit
     if (out / 'best.pt').is_file(): load_checkpoint(out / 'best.pt', learn.raw_model)
     # every process takes part in the final evaluation (it is sharded and summed under DDP); only rank 0 writes
-    _, state = evaluate(learn.raw_model, task, DataLoader(val_ds, bs, num_workers=nw), device=learn.device)
+    _, state = evaluate(learn.raw_model, task, DataLoader(val_ds, bs, num_workers=nw), device=learn.device, fast=r.fold_bn, amp=r.amp)
     if not learn.is_main: return {}
     m = seg_metrics(state['cm'].cpu(), list(train_ds.classes))
     res = {'miou': m['miou'], 'iou': m['iou'], 'pixel_acc': m['pixel_acc'], 'split': 'val', 'n_val': len(val_ds), 'n_labeled': len(train_sub),
