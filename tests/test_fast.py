@@ -10,7 +10,7 @@ from sslseg.models import build_backbone
 from sslseg.models.erfnet import ERFNet
 from sslseg.models import fast
 from sslseg.models.fast import (FastInference, FoldedDownsampler, SafeCompiled, fast_adam, fast_inference, fold_bn, maybe_compile,
-                                prepare_train, set_threads, to_channels_last)
+                                prepare_train, set_threads, to_channels_last, amp_dtype, cpu_bf16)
 from sslseg.data import SyntheticScenes, seg_transforms
 from sslseg.data.cache import CachedDataset, cache_dataset, fast_loader
 
@@ -32,7 +32,7 @@ def test_fast_inference_matches_eager(one_thread, arch):
     m = _trained_bn(build_backbone(arch, 12))
     x = torch.randn(2, 3, 64, 96)
     with torch.no_grad(): y0 = m(x)
-    y1 = FastInference(m)(x)
+    y1 = FastInference(m, amp=False)(x)                                                     # the float32 fast path
     assert y1.shape == y0.shape and y1.dtype == torch.float32
     assert (y0 - y1).abs().max() < 1e-4 * max(1., y0.abs().max().item())                  # stated tolerance: 1e-4 (relative to the logit range)
     assert (y0.argmax(1) == y1.argmax(1)).float().mean() == 1.0                             # the same class at every pixel
@@ -107,7 +107,8 @@ def test_cuda_fast_inference_amp():
 
 def test_cuda_paths_stay_off_on_cpu():
     fi = FastInference(ERFNet(3), 'cpu')
-    assert not fi.amp and fi.device.type == 'cpu'
+    assert fi.amp == cpu_bf16() and fi.dtype == (torch.bfloat16 if cpu_bf16() else None) and fi.device.type == 'cpu'
+    assert amp_dtype('cpu', enabled=False) is None and amp_dtype('cuda') == torch.float16
     assert set_threads(torch.get_num_threads(), interop=3) == torch.get_num_threads()       # interop already fixed: no error
 
 
@@ -139,3 +140,64 @@ def test_cli_bench_prints_ratios(one_thread):
     import re
     assert '32x48' in row and len(re.findall(r'\d+\.\d\dx', row)) == 2, out                      # two ratios: train and inference
     assert 'cached' in out and 'rendered' in out
+
+
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory):
+    "A briefly trained ERFNet on SyntheticScenes (the fast training path, the defaults)."
+    from sslseg.train.segment import train_segmentation
+    out = tmp_path_factory.mktemp('fast') / 'run'
+    with torch.random.fork_rng():
+        res = train_segmentation(out=out, size=(64, 80), n_train=160, n_val=16, epochs=8, batch_size=8, lr=2e-3, progress=False, n_show=1)
+    assert res['miou'] > 0.1, res                                                           # it learned something: predictions have margins
+    return out
+
+
+def test_trained_model_tolerance(trained_run):
+    "The stated tolerance on a trained network: float32 fast path the same class everywhere; the mixed-precision path >= 99% of pixels, mIoU within 0.5 points, logits within 2%."
+    from sslseg.run.bench import agreement
+    a = agreement(trained_run, size=(64, 80), n=16)
+    f32 = a['fast float32']
+    assert f32['agreement'] == 1.0 and f32['logit_rel_err'] < 1e-5, a
+    assert abs(f32['miou'] - a['eager float32']['miou']) < 1e-9
+    if cpu_bf16():
+        low = a['fast bfloat16']
+        assert low['agreement'] >= 0.99 and low['logit_rel_err'] < 0.02, a
+        assert abs(low['miou'] - a['eager float32']['miou']) < 0.005, a
+
+
+def test_learner_defaults_are_the_fast_path(trained_run):
+    "The Learner trains channels_last with autocast to amp_dtype and evaluates on a folded copy; each lever switches off in RunConfig."
+    from sslseg.config import RunConfig
+    from sslseg.tasks import SegmentationTask
+    from sslseg.train.learner import Learner
+    from sslseg.data.cache import loader_workers
+    ds = SyntheticScenes(8, size=(32, 48), transform=seg_transforms((32, 48)))
+    learn = Learner(ERFNet(11), SegmentationTask(11), ds, ds, epochs=1, batch_size=4, progress=False, device='cpu')
+    assert learn.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert learn.amp_dtype == amp_dtype('cpu') and not learn.scaler.is_enabled()         # bf16 needs no loss scaling
+    fi = learn.inference_model()
+    assert isinstance(fi, FastInference) and not any(isinstance(k, nn.BatchNorm2d) for k in fi.modules())
+    learn.fit()
+    assert learn.history[-1]['valid_miou'] >= 0
+    plain = Learner(ERFNet(11), SegmentationTask(11), ds, run=RunConfig(out=None, epochs=1, batch_size=4, progress=False, device='cpu',
+                                                                          amp=False, channels_last=False, fold_bn=False))
+    assert plain.amp_dtype is None and plain.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous()
+    assert any(isinstance(k, nn.BatchNorm2d) for k in plain.inference_model().modules())
+    assert loader_workers(None, 'cpu') == 0 and loader_workers(2, 'cpu') == 2
+
+
+def test_fast_and_eager_training_agree(one_thread):
+    "Forty steps (lr 2e-3) of the main job's recipe on the fast path (bf16 where the CPU has it, channels_last) and the plain eager path: the same loss curve within bf16 noise."
+    from sslseg.tasks import SegmentationTask
+    from sslseg.train.learner import Learner
+    from sslseg.config import RunConfig
+    ds = SyntheticScenes(80, size=(48, 64), transform=seg_transforms((48, 64)))
+    losses = {}
+    for name, kw in {'fast': {}, 'eager': dict(amp=False, channels_last=False, fold_bn=False)}.items():
+        torch.manual_seed(0)
+        learn = Learner(ERFNet(11), SegmentationTask(11, 255), ds, lr=2e-3, run=RunConfig(out=None, epochs=4, batch_size=8, progress=False, device='cpu', **kw))
+        losses[name] = [h['train_loss'] for h in learn.fit()]
+    f, e = losses['fast'], losses['eager']
+    assert f[-1] < 0.9 * f[0] and e[-1] < 0.9 * e[0], losses                              # both learn
+    assert all(abs(a - b) < 0.05 * b for a, b in zip(f, e)), losses                         # and follow the same curve

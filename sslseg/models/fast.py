@@ -14,8 +14,8 @@ from .erfnet import DownsamplerBlock, NonBottleneck1d, UpsamplerBlock
 
 # %% auto #0
 __all__ = ['cpu_cores', 'set_threads', 'FoldedDownsampler', 'fold_bn', 'compiler_available', 'SafeCompiled', 'maybe_compile',
-           'use_channels_last', 'cpu_bf16', 'amp_dtype', 'autocast', 'to_channels_last', 'to_float', 'FastInference',
-           'fast_inference', 'fast_adam', 'prepare_train']
+           'use_channels_last', 'cpu_bf16', 'amp_dtype', 'autocast', 'to_channels_last', 'to_float', 'has_hooks',
+           'FastInference', 'fast_inference', 'fast_adam', 'prepare_train']
 
 # %% ../../nbs/models/03_fast.ipynb #66f29b23
 def cpu_cores() -> int:
@@ -135,6 +135,10 @@ def to_float(out):
     if isinstance(out, dict): return {k: to_float(v) for k, v in out.items()}
     return out
 
+def has_hooks(model: nn.Module) -> bool:
+    "Whether any submodule of `model` has forward (pre-)hooks, which a folded copy would lose or point back at the original."
+    return any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
 class FastInference(nn.Module):
     "Prediction-only view of a model: BN folded, channels_last, no autograd, mixed precision (`amp_dtype`), cudnn.benchmark on CUDA, optionally compiled."
     def __init__(self, model: nn.Module, device=None, fold: bool = True, channels_last: bool | None = None, amp: bool = True,
@@ -146,15 +150,22 @@ class FastInference(nn.Module):
         self.device, self.grad_mode = device, grad_mode
         self.channels_last = use_channels_last(device) if channels_last is None else channels_last
         self.dtype = amp_dtype(device, amp); self.amp = self.dtype is not None
-        m = (fold_bn(model) if fold else copy.deepcopy(model).eval()).to(device)
-        if self.channels_last: m = m.to(memory_format=torch.channels_last)
+        self.shared = has_hooks(model)        # hooks see the modules they were put on: run the model itself, unfolded, unconverted
+        if self.shared: self.channels_last, m = False, model
+        else:
+            m = (fold_bn(model) if fold else copy.deepcopy(model).eval()).to(device)
+            if self.channels_last: m = m.to(memory_format=torch.channels_last)
         if device.type == 'cuda': torch.backends.cudnn.benchmark = True
         self.model = maybe_compile(m, compile, **({'mode': 'reduce-overhead'} if device.type == 'cuda' else {}))   # CUDA graphs for fixed shapes
     def forward(self, x):
         if self.channels_last: x = to_channels_last(x)
         ctx = torch.inference_mode() if self.grad_mode == 'inference_mode' else torch.no_grad()
-        with ctx, autocast(self.device, self.dtype):
-            out = self.model(x)
+        was = self.model.training
+        if self.shared: self.model.eval()
+        try:
+            with ctx, autocast(self.device, self.dtype): out = self.model(x)
+        finally:
+            if self.shared: self.model.train(was)
         return _contiguous(to_float(out))
 
 def fast_inference(model: nn.Module, enabled: bool = True, **kw) -> nn.Module:

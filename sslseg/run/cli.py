@@ -209,7 +209,7 @@ def cli_rf(argv: list[str]) -> int:
 # %% ../../nbs/run/00_cli.ipynb #02d37ef4
 def cli_bench(argv=None) -> int:
     "`sslseg bench`: plain eager ERFNet vs the fast paths (train step, inference; same weights, alternating, medians, ratios) and data loading img/s."
-    from sslseg.run.bench import data_throughput, gpu_fps, lever_times, ERFNET_PAPER_FPS
+    from sslseg.run.bench import data_throughput, gpu_fps, lever_times, agreement, ERFNET_PAPER_FPS
     p = argparse.ArgumentParser(prog='sslseg bench', description=cli_bench.__doc__)
     p.add_argument('--sizes', nargs='+', default=['180x240', '360x480'], help='H x W sizes to time (default: 180x240 360x480)')
     p.add_argument('--batch-size', type=int, default=8)
@@ -219,16 +219,28 @@ def cli_bench(argv=None) -> int:
     p.add_argument('--levers', action='store_true', help='also time each lever alone (first size)')
     p.add_argument('--camvid', default=None, help='CamVid root for the loading figure (default: $SSLSEG_CAMVID)')
     p.add_argument('--workers', type=int, nargs='+', default=[0, 2], help='DataLoader worker counts to time')
+    p.add_argument('--no-amp', dest='amp', action='store_false', help='time the float32 fast paths (default: mixed precision where the device has it)')
+    p.add_argument('--checkpoint', default=None, help='a trained segmentation run or checkpoint: print the fast paths\' agreement with eager on its data')
+    p.add_argument('--data', default='synthetic', help='dataset of --checkpoint (synthetic, camvid, ...)')
+    p.add_argument('--root', default=None, help='dataset root of --checkpoint')
+    p.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), default=None, help='evaluation size of --checkpoint (default: the dataset\'s)')
     p.add_argument('--device', default=None)
     a = p.parse_args(argv)
     dev = default_device(a.device)
     print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
           f"torch {torch.__version__}, batch {a.batch_size}, median of {a.rounds} rounds x {a.repeats}, eager and fast alternating")
-    print(f"{'model':6} {'size':>9} {'eager train':>12} {'fast train':>11} {'ratio':>6} {'eager infer':>12} {'fast infer':>11} {'ratio':>6}  (img/s)")
+    if a.checkpoint:
+        r = agreement(a.checkpoint, a.data, a.root or (camvid_root() if a.data == 'camvid' else None), size=a.size, batch_size=a.batch_size, device=dev)
+        print(f"{r.pop('checkpoint')} on {a.data} val ({r.pop('images')} images):")
+        for k, v in r.items():
+            print(f"  {k:15} mIoU {100 * v['miou']:6.2f}  same class as eager float32 at {100 * v['agreement']:7.3f}% of pixels  "
+                  f"logit rel. L2 error {v['logit_rel_err']:.1e}")
+        return 0
+    print(f"{'model':6} {'size':>9} {'fast dtype':>10} {'eager train':>12} {'fast train':>11} {'ratio':>6} {'eager infer':>12} {'fast infer':>11} {'ratio':>6}  (img/s)")
     sizes = [tuple(map(int, s.lower().split('x'))) for s in a.sizes]
     for h, w in sizes:
-        r = erfnet_throughput((h, w), a.batch_size, a.repeats, dev, rounds=a.rounds, compile=a.compile)
-        print(f"{'erfnet':6} {r['size']:>9} {r['eager_train_img_s']:12.1f} {r['train_img_s']:11.1f} {r['train_ratio']:5.2f}x "
+        r = erfnet_throughput((h, w), a.batch_size, a.repeats, dev, rounds=a.rounds, compile=a.compile, amp=a.amp)
+        print(f"{'erfnet':6} {r['size']:>9} {r['dtype']:>10} {r['eager_train_img_s']:12.1f} {r['train_img_s']:11.1f} {r['train_ratio']:5.2f}x "
               f"{r['eager_infer_img_s']:12.1f} {r['infer_img_s']:11.1f} {r['infer_ratio']:5.2f}x")
     if a.levers:
         lt = lever_times(sizes[0], a.batch_size, a.repeats, a.rounds, dev, compile=a.compile)
