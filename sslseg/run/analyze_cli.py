@@ -69,7 +69,8 @@ def pooled_features(model, ds, layer: str, batch_size: int = 8, n_images: int | 
 
 def cli_analyze(argv=None) -> int:
     "`sslseg analyze KIND ...`: run one analysis and write OUT.png + OUT.json; prints the key numbers."
-    import matplotlib; matplotlib.use('Agg')
+    import matplotlib, sys
+    if 'matplotlib.pyplot' not in sys.modules: matplotlib.use('Agg')   # headless CLI; in a notebook or test process keep its backend
     a = _parser().parse_args(argv)
     root = a.root or (camvid_root() if a.data == 'camvid' else None)
     ds = get_dataset(a.data, root, a.split, size=tuple(a.size) if a.size else None, augment=False, n=a.n, seed=a.seed)

@@ -21,12 +21,16 @@ __all__ = ['prediction_figure', 'train_config', 'train_segmentation']
 
 # %% ../../nbs/train/02_segment.ipynb #3c2da30a
 @torch.no_grad()
-def prediction_figure(model, ds, idxs=range(4), device=None, normalized: bool = True):
-    "Matplotlib figure: image | ground truth | prediction for samples `idxs` of `ds`."
-    import matplotlib; import matplotlib.pyplot as plt
+def prediction_figure(model, ds, idxs=range(4), device=None, normalized: bool = True, pyplot: bool = True):
+    "Matplotlib figure: image | ground truth | prediction for samples `idxs` of `ds`. `pyplot=False`: a bare `Figure`, for saving without touching pyplot's backend or figure list."
     device = default_device(device); model = model.to(device).eval()
     idxs = [i for i in idxs if i < len(ds)]
-    fig, axs = plt.subplots(len(idxs), 3, figsize=(9, 2.4 * len(idxs)), squeeze=False)
+    if pyplot:
+        import matplotlib.pyplot as plt
+        fig, axs = plt.subplots(len(idxs), 3, figsize=(9, 2.4 * len(idxs)), squeeze=False)
+    else:
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(9, 2.4 * len(idxs))); axs = fig.subplots(len(idxs), 3, squeeze=False)
     for r, i in enumerate(idxs):
         img, mask = ds[i]
         pred = model(img[None].to(device)).argmax(1)[0]
@@ -104,10 +108,8 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     res = {'miou': m['miou'], 'iou': m['iou'], 'pixel_acc': m['pixel_acc'], 'split': 'val', 'n_val': len(val_ds), 'n_labeled': len(train_sub),
            'best_epoch': max(learn.history, key=lambda h: h.get('valid_miou', -1))['epoch'] if learn.history else None,
            'epochs_run': learn.epoch, 'train_seconds': round(t_fit, 1), 'total_seconds': None, 'config': resolved, 'transfer_report': report}
-    import matplotlib; matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
-    fig = prediction_figure(learn.raw_model, val_ds, range(r.n_show), device=learn.device)
-    atomic_write(out / 'predictions.png', lambda p: fig.savefig(p, dpi=80, format='png')); plt.close(fig)
+    fig = prediction_figure(learn.raw_model, val_ds, range(r.n_show), device=learn.device, pyplot=False)   # headless, backend untouched
+    atomic_write(out / 'predictions.png', lambda p: fig.savefig(p, dpi=80, format='png'))
     res['total_seconds'] = round(time.perf_counter() - t0, 1)
     atomic_json(res, out / 'metrics.json')
     return res
