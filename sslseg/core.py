@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['SSLSegError', 'default_device', 'seed_everything', 'atomic_write', 'atomic_torch_save', 'atomic_json', 'median_time',
-           'camvid_root', 'save_checkpoint', 'load_checkpoint']
+__all__ = ['SSLSegError', 'default_device', 'cpu_cores', 'seed_everything', 'atomic_write', 'atomic_torch_save', 'atomic_json',
+           'median_time', 'camvid_root', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #0c21190a
 class SSLSegError(Exception):
@@ -27,6 +27,10 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     "`device` if given, else CUDA when available, else CPU."
     if device is not None: return torch.device(device)
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+def cpu_cores() -> int:
+    "CPU cores this process may run on (`sched_getaffinity` respects a container's CPU set)."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (all devices)."

@@ -166,20 +166,22 @@ def test_trained_model_tolerance(trained_run):
         assert abs(low['miou'] - a['eager float32']['miou']) < 0.005, a
 
 
-def test_learner_defaults_are_the_fast_path(trained_run):
+def test_learner_defaults_are_the_fast_path(one_thread):
     "The Learner trains channels_last with autocast to amp_dtype and evaluates on a folded copy; each lever switches off in RunConfig."
     from sslseg.config import RunConfig
     from sslseg.tasks import SegmentationTask
-    from sslseg.train.learner import Learner
+    from sslseg.train.learner import Learner, evaluate
     from sslseg.data.cache import loader_workers
     ds = SyntheticScenes(8, size=(32, 48), transform=seg_transforms((32, 48)))
-    learn = Learner(ERFNet(11), SegmentationTask(11), ds, ds, epochs=1, batch_size=4, progress=False, device='cpu')
+    val = SyntheticScenes(8, size=(32, 48), split='val', transform=seg_transforms((32, 48), train=False))      # deterministic
+    learn = Learner(ERFNet(11), SegmentationTask(11), ds, val, epochs=1, batch_size=4, progress=False, device='cpu')
     assert learn.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous(memory_format=torch.channels_last)
     assert learn.amp_dtype == amp_dtype('cpu') and not learn.scaler.is_enabled()         # bf16 needs no loss scaling
     fi = learn.inference_model()
     assert isinstance(fi, FastInference) and not any(isinstance(k, nn.BatchNorm2d) for k in fi.modules())
     learn.fit()
-    assert learn.history[-1]['valid_miou'] >= 0
+    res, _ = evaluate(learn.raw_model, SegmentationTask(11), val, batch_size=4)               # the same folded, mixed-precision path, same batches
+    assert res['miou'] == learn.history[-1]['valid_miou'] and res['loss'] == learn.history[-1]['valid_loss']
     plain = Learner(ERFNet(11), SegmentationTask(11), ds, run=RunConfig(out=None, epochs=1, batch_size=4, progress=False, device='cpu',
                                                                           amp=False, channels_last=False, fold_bn=False))
     assert plain.amp_dtype is None and plain.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous()

@@ -4,13 +4,13 @@
 
 # %% ../../nbs/data/05_cache.ipynb #299a164a
 from __future__ import annotations
-import hashlib, os
+import hashlib
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset, DataLoader
 from torchvision import tv_tensors
-from ..core import SSLSegError, atomic_torch_save
+from ..core import SSLSegError, atomic_torch_save, cpu_cores
 from .io import _to_float
 
 # %% auto #0
@@ -62,16 +62,14 @@ def cache_dataset(ds, enabled: bool = True, num_workers: int = 0, path=None):
     "`CachedDataset(ds)` when `enabled` (and `ds` has `raw`), else `ds` unchanged."
     return CachedDataset(ds, num_workers, path) if enabled and hasattr(ds, 'raw') else ds
 
-def _cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-
 def loader_workers(n: int | None, device=None) -> int:
     "Worker processes of a training loader: `n` when given; None: 0 when training on the CPU (its threads already use every core), min(4, cores - 1) with a GPU."
     if n is not None: return n
-    return 0 if device is None or torch.device(device).type == 'cpu' else max(0, min(4, _cores() - 1))
+    return 0 if device is None or torch.device(device).type == 'cpu' else max(0, min(4, cpu_cores() - 1))
 
 def cache_workers(n: int | None) -> int:
     "Worker processes that fill the cache: `n` when given; None: min(4, cores), since filling it is the only work at that moment."
-    return n if n is not None else min(4, _cores())
+    return n if n is not None else min(4, cpu_cores())
 
 def fast_loader(ds, batch_size: int, shuffle: bool = False, num_workers: int = 0, drop_last: bool = False, device=None, **kw) -> DataLoader:
     "A DataLoader whose workers stay alive across epochs (`persistent_workers`) and, on CUDA, pin memory."

@@ -10,18 +10,15 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights
+from ..core import cpu_cores
 from .erfnet import DownsamplerBlock, NonBottleneck1d, UpsamplerBlock
 
 # %% auto #0
-__all__ = ['cpu_cores', 'set_threads', 'FoldedDownsampler', 'fold_bn', 'compiler_available', 'SafeCompiled', 'maybe_compile',
-           'use_channels_last', 'cpu_bf16', 'amp_dtype', 'autocast', 'to_channels_last', 'to_float', 'has_hooks',
-           'FastInference', 'fast_inference', 'fast_adam', 'prepare_train']
+__all__ = ['set_threads', 'FoldedDownsampler', 'fold_bn', 'compiler_available', 'SafeCompiled', 'maybe_compile',
+           'use_channels_last', 'cpu_bf16', 'amp_dtype', 'autocast', 'map_tensors', 'to_channels_last', 'to_float',
+           'has_hooks', 'FastInference', 'fast_inference', 'fast_adam', 'prepare_train']
 
 # %% ../../nbs/models/03_fast.ipynb #66f29b23
-def cpu_cores() -> int:
-    "CPU cores this process may run on."
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-
 def set_threads(n: int | None = None, interop: int | None = 1) -> int:
     "Set intra-op threads (default: `cpu_cores()`) and inter-op threads (settable once per process); returns the intra-op count."
     torch.set_num_threads(max(1, n or cpu_cores()))
@@ -115,25 +112,20 @@ def autocast(device, dtype: torch.dtype | None):
     "`torch.autocast` to `dtype` on `device`'s type, or a no-op context for None (float32)."
     return torch.autocast(torch.device(device).type, dtype=dtype) if dtype is not None else nullcontext()
 
-def to_channels_last(x):
-    "4-d float batches (a tensor, or nested in a tuple/list/dict) in channels_last layout; everything else unchanged."
-    if isinstance(x, torch.Tensor): return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 and x.is_floating_point() else x
-    if isinstance(x, (tuple, list)): return type(x)(to_channels_last(o) for o in x)
-    if isinstance(x, dict): return {k: to_channels_last(v) for k, v in x.items()}
+def map_tensors(fn, x):
+    "`fn` applied to every tensor of `x` (a tensor, or tensors nested in tuples, lists and dicts); everything else unchanged."
+    if isinstance(x, torch.Tensor): return fn(x)
+    if isinstance(x, (tuple, list)): return type(x)(map_tensors(fn, o) for o in x)
+    if isinstance(x, dict): return {k: map_tensors(fn, v) for k, v in x.items()}
     return x
 
-def _contiguous(x):
-    if isinstance(x, torch.Tensor): return x.contiguous()
-    if isinstance(x, (tuple, list)): return type(x)(_contiguous(o) for o in x)
-    if isinstance(x, dict): return {k: _contiguous(v) for k, v in x.items()}
-    return x
+def to_channels_last(x):
+    "4-d float batches (a tensor, or nested in a tuple/list/dict) in channels_last layout; everything else unchanged."
+    return map_tensors(lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 and t.is_floating_point() else t, x)
 
 def to_float(out):
     "Model outputs (a tensor or a nested tuple/list/dict of them) with low-precision floats cast back to float32."
-    if isinstance(out, torch.Tensor): return out.float() if out.is_floating_point() and out.dtype != torch.float64 else out
-    if isinstance(out, (tuple, list)): return type(out)(to_float(o) for o in out)
-    if isinstance(out, dict): return {k: to_float(v) for k, v in out.items()}
-    return out
+    return map_tensors(lambda t: t.float() if t.is_floating_point() and t.dtype != torch.float64 else t, out)
 
 def has_hooks(model: nn.Module) -> bool:
     "Whether any submodule of `model` has forward (pre-)hooks, which a folded copy would lose or point back at the original."
@@ -144,7 +136,6 @@ class FastInference(nn.Module):
     def __init__(self, model: nn.Module, device=None, fold: bool = True, channels_last: bool | None = None, amp: bool = True,
                  compile: bool = False, grad_mode: str = 'no_grad'):
         super().__init__()
-        if isinstance(model, FastInference): model = model.model       # re-wrapping starts from the already folded copy
         if isinstance(model, nn.parallel.DistributedDataParallel): model = model.module
         device = torch.device(device) if device is not None else next(model.parameters()).device
         self.device, self.grad_mode = device, grad_mode
@@ -160,13 +151,13 @@ class FastInference(nn.Module):
     def forward(self, x):
         if self.channels_last: x = to_channels_last(x)
         ctx = torch.inference_mode() if self.grad_mode == 'inference_mode' else torch.no_grad()
-        was = self.model.training
-        if self.shared: self.model.eval()
-        try:
-            with ctx, autocast(self.device, self.dtype): out = self.model(x)
-        finally:
-            if self.shared: self.model.train(was)
-        return _contiguous(to_float(out))
+        if not self.shared: return self._run(x, ctx)
+        was = self.model.training; self.model.eval()
+        try: return self._run(x, ctx)
+        finally: self.model.train(was)
+    def _run(self, x, ctx):
+        with ctx, autocast(self.device, self.dtype): out = self.model(x)
+        return map_tensors(torch.Tensor.contiguous, to_float(out))
 
 def fast_inference(model: nn.Module, enabled: bool = True, **kw) -> nn.Module:
     "`FastInference(model, **kw)` when `enabled`, else an eval-mode copy of `model` (the plain eager path)."

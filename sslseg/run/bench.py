@@ -87,25 +87,21 @@ def lever_times(size=(180, 240), batch_size: int = 8, repeats: int = 3, rounds: 
 def agreement(checkpoint, data: str = 'synthetic', root=None, split: str = 'val', size=None, batch_size: int = 8, device=None, n=None) -> dict:
     "mIoU, pixel agreement with eager float32 and logit relative L2 error of each fast inference path, on `split` of `data`, for a segmentation checkpoint."
     from torch.utils.data import DataLoader
-    from sslseg.core import load_checkpoint
-    from sslseg.data import get_dataset
-    from sslseg.models.backbones import backbone_from_config
-    from sslseg.tasks import seg_metrics
-    from sslseg.run.transfer_cli import resolve_checkpoint
-    device = default_device(device); path = resolve_checkpoint(checkpoint); ck = load_checkpoint(path)
-    model = backbone_from_config(ck['meta']['model']); load_checkpoint(path, model); model.to(device).eval()
-    ds = get_dataset(data, root, split, size=tuple(size) if size else None, augment=False, n=n)
+    from sslseg.tasks.base import confusion_matrix, seg_metrics
+    from sslseg.run.transfer_cli import segmentation_model
+    device = default_device(device)
+    model, path, ds = segmentation_model(checkpoint, data, split, root, size, n); model.to(device).eval()
     paths = {'eager float32': model, 'fast float32': FastInference(model, device, amp=False), 'fast mixed': FastInference(model, device)}
     low = paths['fast mixed'].dtype
     if low is None: del paths['fast mixed']
     C, cms, agree, err, ref_norm, npx = ds.num_classes, {k: 0 for k in paths}, {k: 0 for k in paths}, {k: 0. for k in paths}, 0., 0
     for x, y in DataLoader(ds, batch_size):
-        x, y = x.to(device), y.to(device); keep = y != ds.ignore_index
+        x, y = x.to(device), y.to(device)
         outs = {k: m(x).float() for k, m in paths.items()}; ref = outs['eager float32']; ref_p = ref.argmax(1)
         ref_norm += ref.pow(2).sum().item(); npx += ref_p.numel()
         for k, o in outs.items():
             p = o.argmax(1)
-            cms[k] = cms[k] + torch.bincount(y[keep] * C + p[keep], minlength=C * C).reshape(C, C).cpu()
+            cms[k] = cms[k] + confusion_matrix(p, y, C, ds.ignore_index).cpu()
             agree[k] += (p == ref_p).sum().item(); err[k] += (o - ref).pow(2).sum().item()
     name = lambda k: k.replace('mixed', str(low).replace('torch.', '')) if low else k
     return {name(k): dict(miou=seg_metrics(cms[k], list(ds.classes))['miou'], agreement=agree[k] / npx, logit_rel_err=(err[k] / ref_norm) ** .5)

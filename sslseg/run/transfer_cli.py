@@ -16,8 +16,8 @@ from ..train.learner import evaluate
 from ..transfer.load import TransferSpec, BN_RESET
 
 # %% auto #0
-__all__ = ['add_transfer_args', 'read_spec_file', 'transfer_spec_from_args', 'resolve_checkpoint', 'evaluate_checkpoint',
-           'cli_eval']
+__all__ = ['add_transfer_args', 'read_spec_file', 'transfer_spec_from_args', 'resolve_checkpoint', 'segmentation_model',
+           'evaluate_checkpoint', 'cli_eval']
 
 # %% ../../nbs/run/04_cli_transfer.ipynb #dab6a83f
 def _flag(name): return '--' + name.replace('_', '-')
@@ -86,9 +86,8 @@ def resolve_checkpoint(ckpt_or_run) -> Path:
         raise SSLSegError("run folder has no best.pt or last.pt", p, "give a checkpoint file or a folder written by `sslseg train`")
     return p
 
-def evaluate_checkpoint(ckpt_or_run, data: str = 'synthetic', root=None, split: str = 'val', size=None, batch_size: int = 8,
-                        device=None, n: int | None = None, num_workers: int = 0) -> dict:
-    "mIoU, per-class IoU and pixel accuracy of a segmentation checkpoint on `split` of `data` at `size` (H, W)."
+def segmentation_model(ckpt_or_run, data: str = 'synthetic', split: str = 'val', root=None, size=None, n: int | None = None):
+    "(network with its weights, checkpoint path, dataset) of a segmentation checkpoint and `split` of `data`; SSLSegError for a pretext checkpoint, an empty split or another class count."
     path = resolve_checkpoint(ckpt_or_run)
     ck = load_checkpoint(path)
     cfg = (ck.get('meta') or {}).get('model') or {}
@@ -101,6 +100,12 @@ def evaluate_checkpoint(ckpt_or_run, data: str = 'synthetic', root=None, split: 
         raise SSLSegError(f"checkpoint predicts {cfg.get('num_classes')} classes, {data} has {ds.num_classes}", path,
                           "evaluate on the dataset the model was trained for")
     model = backbone_from_config(cfg); load_checkpoint(path, model)
+    return model, path, ds
+
+def evaluate_checkpoint(ckpt_or_run, data: str = 'synthetic', root=None, split: str = 'val', size=None, batch_size: int = 8,
+                        device=None, n: int | None = None, num_workers: int = 0) -> dict:
+    "mIoU, per-class IoU and pixel accuracy of a segmentation checkpoint on `split` of `data` at `size` (H, W)."
+    model, path, ds = segmentation_model(ckpt_or_run, data, split, root, size, n)
     task = SegmentationTask(ds.num_classes, ds.ignore_index, class_names=list(ds.classes))
     _, state = evaluate(model, task, DataLoader(ds, batch_size, num_workers=num_workers), device=device)
     m = seg_metrics(state['cm'].cpu(), list(ds.classes))

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from ..core import SSLSegError, default_device, atomic_write, load_checkpoint, save_checkpoint
 from ..config import OptimConfig, ScheduleConfig, RunConfig, lr_at
 from ..tasks import Task
-from ..models.fast import fast_adam, amp_dtype, autocast, prepare_train, to_channels_last, to_float, FastInference
+from ..models.fast import fast_adam, amp_dtype, autocast, prepare_train, to_channels_last, to_float, map_tensors, FastInference
 
 # %% auto #0
 __all__ = ['SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'Callback', 'to_device',
@@ -84,10 +84,7 @@ def _loader_like(dl, dataset, sampler, batch_size=None, num_workers=0):
 
 def to_device(b, device):
     "Move a tensor or (nested) tuple/list/dict of tensors to `device`."
-    if isinstance(b, torch.Tensor): return b.to(device, non_blocking=True)
-    if isinstance(b, (tuple, list)): return type(b)(to_device(o, device) for o in b)
-    if isinstance(b, dict): return {k: to_device(v, device) for k, v in b.items()}
-    return b
+    return map_tensors(lambda t: t.to(device, non_blocking=True), b)
 
 def make_optimizer(params, o: OptimConfig) -> torch.optim.Optimizer:
     "The optimiser of `o` over the trainable tensors in `params`."
