@@ -11,6 +11,7 @@ from torch import nn
 import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights
 from ..core import cpu_cores
+from torchvision.models.resnet import BasicBlock, Bottleneck
 from .erfnet import DownsamplerBlock, NonBottleneck1d, UpsamplerBlock
 
 # %% auto #0
@@ -51,7 +52,7 @@ def _fold_child(a: nn.Module, b: nn.Module | None):
     return a, None
 
 def fold_bn(model: nn.Module) -> nn.Module:
-    "Eval-mode copy of `model` with each BatchNorm folded into the convolution before it: ERFNet's three block types, and conv→BN siblings inside `nn.Sequential`s."
+    "Eval-mode copy of `model` with each BatchNorm folded into the convolution before it: ERFNet's three block types, torchvision's ResNet blocks, and conv→BN siblings inside `nn.Sequential`s."
     m = copy.deepcopy(model).eval()
     for mod in list(m.modules()):
         if isinstance(mod, NonBottleneck1d):
@@ -59,6 +60,10 @@ def fold_bn(model: nn.Module) -> nn.Module:
             mod.conv1x3_2, mod.bn2 = fuse_conv_bn_eval(mod.conv1x3_2, mod.bn2), nn.Identity()
         elif isinstance(mod, UpsamplerBlock):
             mod.conv, mod.bn = fuse_conv_bn_eval(mod.conv, mod.bn, transpose=True), nn.Identity()
+        elif isinstance(mod, (BasicBlock, Bottleneck)):   # torchvision's residual blocks: conv{i} feeds bn{i} (their `downsample` is a Sequential, below)
+            for i in (1, 2, 3):
+                if hasattr(mod, f'bn{i}'):
+                    setattr(mod, f'conv{i}', fuse_conv_bn_eval(getattr(mod, f'conv{i}'), getattr(mod, f'bn{i}'))); setattr(mod, f'bn{i}', nn.Identity())
         elif not isinstance(mod, (DownsamplerBlock, FoldedDownsampler)):
             keys = list(mod._modules); seq = isinstance(mod, nn.Sequential)
             for i, k in enumerate(keys):
