@@ -40,14 +40,16 @@ def test_sslseg_train_runs_under_torchrun(tmp_path):
     assert m['n_val'] == 4 and (tmp_path / 'predictions.png').is_file()
 
 def test_collective_tensors_stay_referenced_from_python(tmp_path):
-    "all_reduce_sum keeps the tensors it sent, so gloo's worker thread never drops the last reference to a Python tensor (which needs the GIL, and aborts at exit)."
+    "all_reduce_sum keeps its works and tensors, so gloo's worker thread never drops the last reference to a Python tensor (which needs the GIL, and aborts at exit)."
     import torch.distributed as dist
     from sslseg.train.learner import all_reduce_sum, _COMM_KEEP
     dist.init_process_group('gloo', init_method=f'file://{tmp_path}/pg', rank=0, world_size=1)
     try:
         out = all_reduce_sum({'cm': torch.ones(3, 3), 'n': torch.tensor([4.])})
         assert out['cm'].sum().item() == 9 and out['n'].item() == 4
-        assert any(t is out['cm'] for t in _COMM_KEEP) and any(t is out['n'] for t in _COMM_KEEP)
+        kept = [t for t, _ in _COMM_KEEP]
+        assert any(t is out['cm'] for t in kept) and any(t is out['n'] for t in kept)
+        assert all(w.is_completed() for _, w in _COMM_KEEP)   # the works too, so Python frees them, not gloo's worker thread
         for _ in range(100): all_reduce_sum({'x': torch.zeros(1)})
         assert len(_COMM_KEEP) == _COMM_KEEP.maxlen      # bounded: a long run does not accumulate them
     finally:

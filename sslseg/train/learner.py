@@ -40,6 +40,7 @@ def _leave_group():
     "Wait for every process, then close the group (a gloo group torn down while a peer still talks aborts)."
     if dist.is_initialized():
         dist.barrier(); dist.destroy_process_group()
+        time.sleep(0.05)   # GIL released: gloo's worker threads finish dropping their last works before the interpreter shuts down
 
 def all_reduce_sum(state: dict) -> dict:
     "Sum a dict of tensors across processes (no-op when not distributed)."
@@ -48,15 +49,16 @@ def all_reduce_sum(state: dict) -> dict:
     for k, v in state.items():
         v = v.clone()
         if v.device.type == 'cpu' and dist.get_backend() == 'nccl': v = v.cuda()
-        dist.all_reduce(v); out[k] = v.to(state[k].device)
-        _COMM_KEEP.append(v)
+        work = dist.all_reduce(v, async_op=True); work.wait()
+        _COMM_KEEP.append((v, work)); out[k] = v.to(state[k].device)
     return out
 
-# gloo's worker threads drop a finished collective (and the tensors it holds) some time after `wait()` returns. If Python has let go
-# of such a tensor by then, the drop needs the GIL; at interpreter exit it cannot get it and the process aborts ("terminate called
-# without an active exception", about 1 run in 30 of tests/test_ddp.py on a loaded 2-core machine; the core dump showed
-# ProcessGroupGloo::runLoop destroying an all-reduce's tensors inside Py_FinalizeEx). Keeping the last tensors sent to a collective
-# alive from Python means the worker's drop is a plain refcount decrement.
+# gloo's worker threads let go of a finished collective some time after `wait()` returns. Dropping the last reference to a work drops
+# its tensors, and dropping a tensor that Python has seen needs the GIL; once the interpreter is shutting down it cannot be had, and
+# the process aborts ("terminate called without an active exception", about 1 run in 30 of tests/test_ddp.py on a loaded 2-core
+# machine; the core dumps showed ProcessGroupGloo::runLoop destroying an all-reduce's tensors while the main thread was in
+# Py_FinalizeEx). Holding the recent works (and their tensors) from Python makes the worker's drop never the last one: the work is
+# freed later, by Python, holding the GIL. Keeping only the tensors was not enough (a crash in 21 runs).
 _COMM_KEEP = collections.deque(maxlen=64)
 
 # %% ../../nbs/train/00_learner.ipynb #b103268e
