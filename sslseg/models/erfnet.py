@@ -22,7 +22,8 @@ class DownsamplerBlock(nn.Module):
         self.pool = nn.MaxPool2d(2, stride=2)
         self.bn = nn.BatchNorm2d(cout, eps=1e-3)
     def forward(self, x):
-        return F.relu(self.bn(torch.cat([self.conv(x), self.pool(x)], 1)))
+        c = self.conv(x)   # the pooled half in the conv's dtype: under autocast, cat would otherwise promote the whole stream to float32
+        return F.relu(self.bn(torch.cat([c, self.pool(x).to(c.dtype)], 1)))
 
 # %% ../../nbs/models/00_erfnet.ipynb #537e7eec
 class NonBottleneck1d(nn.Module):

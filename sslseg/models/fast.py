@@ -42,7 +42,8 @@ class FoldedDownsampler(nn.Module):
         self.register_buffer('scale', s[c:].reshape(1, -1, 1, 1).clone())
         self.register_buffer('shift', (bn.bias.detach() - bn.running_mean * s)[c:].reshape(1, -1, 1, 1).clone())
     def forward(self, x):
-        return F.relu(torch.cat([self.conv(x), torch.addcmul(self.shift, self.pool(x), self.scale)], 1))
+        c = self.conv(x)   # the pooled half in the conv's dtype, as in DownsamplerBlock (the float32 buffers would promote it)
+        return F.relu(torch.cat([c, torch.addcmul(self.shift, self.pool(x), self.scale).to(c.dtype)], 1))
 
 def _fold_child(a: nn.Module, b: nn.Module | None):
     "(replacement for a, replacement for b or None) when `a` (followed by sibling `b`) can absorb a BatchNorm."
