@@ -4,25 +4,31 @@
 
 # %% ../nbs/01_config.ipynb #8ec7e5f5
 from __future__ import annotations
-import dataclasses, json, typing
+import argparse, dataclasses, json, re, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
-from .core import SSLSegError, atomic_write
+from .core import SSLSegError, Registry, REGISTRIES, atomic_write
 
 # %% auto #0
-__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'RECIPES', 'TRAIN_SHORTCUTS', 'PRETRAIN_SHORTCUTS', 'DataConfig', 'ModelConfig',
-           'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig', 'to_dict', 'from_dict',
-           'override', 'load_config', 'save_config', 'apply_recipe', 'with_shortcuts', 'lr_at']
+__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'RECIPES', 'SHORTCUTS', 'TRAIN_SHORTCUTS',
+           'PRETRAIN_SHORTCUTS', 'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig',
+           'TrainConfig', 'PretrainConfig', 'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig',
+           'to_dict', 'from_dict', 'nest', 'deep_merge', 'override', 'read_yaml', 'load_config', 'save_config',
+           'apply_recipe', 'shortcut_field', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags',
+           'config_parser', 'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
-SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)
+SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)   # the one place of SyntheticScenes' defaults (sslseg.data reads it too)
+
+def _choices(registry: str): return dict(choices=registry)    # CLI choices: the names in core.REGISTRIES[registry]
+_HW = dict(nargs=2, type=int, metavar=('H', 'W'))
 
 @dataclass
 class DataConfig:
     "Which images, at what size, how many of them labeled."
-    name: str = 'synthetic'           # synthetic | camvid | cityscapes | voc | folder
-    root: str | None = None           # dataset root (not needed for synthetic)
-    size: list | None = None          # [H, W]; None: 120x160 for synthetic, the files' own size otherwise
+    name: str = field(default='synthetic', metadata=_choices('dataset'))   # dataset: synthetic (built in), camvid, cityscapes, voc, folder
+    root: str | None = None           # dataset root (not needed for synthetic; camvid: $SSLSEG_CAMVID when unset)
+    size: list | None = field(default=None, metadata=_HW)   # resize to H W; None: 120 160 for synthetic, the files' own size otherwise
     labeled_fraction: str = '1'       # share of the labeled train images: 1, 1/2, 0.25, ...
     subset_seed: int | None = None    # seed of the labeled subset (None: the run seed); nested across fractions
     n_train: int | None = None        # synthetic only: train scenes (None: 300)
@@ -41,24 +47,26 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     "The network and where its weights start."
-    backbone: str = 'erfnet'          # a name of sslseg.models.BACKBONES
+    backbone: str = field(default='erfnet', metadata=_choices('backbone'))   # network: a name of the backbone registry (sslseg.models.BACKBONES)
     options: dict = field(default_factory=dict)   # keyword arguments of the backbone builder
 
 @dataclass
 class OptimConfig:
     "Optimiser and loss weighting."
-    name: str = 'adam'                # adam | sgd
-    lr: float = 5e-4
-    weight_decay: float = 1e-4
+    name: str = field(default='adam', metadata=dict(choices=('adam', 'sgd')))   # optimiser
+    lr: float = 5e-4                  # base learning rate
+    weight_decay: float = 1e-4        # L2 penalty
     momentum: float = 0.9             # sgd only
     betas: list = field(default_factory=lambda: [0.9, 0.999])   # adam only
     grad_clip: float | None = None    # max gradient norm, None: no clipping
-    class_weights: bool = True        # ENet weights 1/ln(1.02 + p) in the segmentation loss
+    class_weights: bool = True        # ENet weights 1/ln(1.02 + p) in the segmentation loss (--no-class-weights: plain cross-entropy)
+
+SCHEDULES = ('poly', 'step', 'fixed', 'plateau')
 
 @dataclass
 class ScheduleConfig:
     "How the learning rate moves during a run."
-    name: str = 'poly'                # poly | step | fixed | plateau
+    name: str = field(default='poly', metadata=dict(choices=SCHEDULES))   # poly | step | fixed | plateau
     per: str = 'step'                 # poly/step: update every optimiser step, or only at epoch starts ('epoch')
     power: float = 0.9                # poly: lr = base (1 - progress)^power
     milestones: list = field(default_factory=list)   # step: where lr *= gamma; a value < 1 is a fraction of the run
@@ -70,17 +78,17 @@ class ScheduleConfig:
 @dataclass
 class RunConfig:
     "Length, batch, seed, device and output of a run."
-    out: str = 'runs/train'
+    out: str = 'runs/train'           # output folder
     epochs: int | None = 15           # passes over the (labeled) train set
     steps: int | None = None          # optimiser steps; when set, the run ends there (and epochs only bounds it)
-    batch_size: int = 8
-    seed: int = 0
+    batch_size: int = 8               # images per optimiser step
+    seed: int = 0                     # seed of the initialisation, the data order and the augmentation
     device: str | None = None         # cpu, cuda, cuda:1 ... (None: cuda when available)
     amp: bool = True                  # mixed precision: float16 on CUDA, bfloat16 on a CPU with native bf16 (sslseg.models.fast.amp_dtype)
     channels_last: bool = True        # NHWC weights and batches (the faster layout for convolutions on CPU and CUDA)
     fold_bn: bool = True              # validate and evaluate on a copy with batch norm folded into the convolutions
-    resume: bool = False              # continue from out/last.pt
-    progress: bool = True             # progress bars
+    resume: bool = False              # continue from OUT/last.pt
+    progress: bool = True             # progress bars (--quiet: none)
     n_show: int = 4                   # val images in predictions.png
 
 # %% ../nbs/01_config.ipynb #1fc54504
@@ -94,12 +102,12 @@ def _validate_common(c):
     _check(r.epochs is None or r.epochs >= 1, f"epochs must be >= 1, got {r.epochs}", "pass --epochs 1 or more")
     _check(r.steps is None or r.steps >= 1, f"steps must be >= 1, got {r.steps}", "pass --steps 1 or more")
     _check(o.lr > 0, f"learning rate must be > 0, got {o.lr}", "pass e.g. --lr 5e-4")
-    _check(o.name in ('adam', 'sgd'), f"unknown optimiser {o.name!r}", "use optim.name adam or sgd")
-    _check(s.name in SCHEDULES, f"unknown schedule {s.name!r}", f"use schedule.name one of {', '.join(SCHEDULES)}")
-    _check(s.per in ('step', 'epoch'), f"schedule.per must be 'step' or 'epoch', got {s.per!r}", "set schedule.per: step")
-    _check(0 < s.holdout < 1, f"schedule.holdout must be in (0, 1), got {s.holdout}", "set schedule.holdout: 0.1")
+    _check(o.name in ('adam', 'sgd'), f"unknown optimiser {o.name!r}", "pass --set optim.name=adam (or sgd)")
+    _check(s.name in SCHEDULES, f"unknown schedule {s.name!r}", f"pass --set schedule.name=poly (one of {', '.join(SCHEDULES)})")
+    _check(s.per in ('step', 'epoch'), f"schedule.per must be 'step' or 'epoch', got {s.per!r}", "pass --set schedule.per=step")
+    _check(0 < s.holdout < 1, f"schedule.holdout must be in (0, 1), got {s.holdout}", "pass --set schedule.holdout=0.1")
 
-SCHEDULES = ('poly', 'step', 'fixed', 'plateau')
+_COMMON = ('root', 'size', 'epochs', 'steps', 'batch_size', 'lr', 'seed', 'backbone', 'workers', 'device', 'out', 'resume', 'quiet')
 
 @dataclass
 class TrainConfig:
@@ -109,8 +117,9 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     run: RunConfig = field(default_factory=RunConfig)
-    recipe: str | None = None         # the recipe its optimisation values came from (informative once resolved)
+    recipe: str | None = field(default=None, metadata=_choices('recipe'))   # a paper's optimiser, schedule and batch size (sslseg.config.RECIPES)
     transfer: dict | None = None      # how pretrained weights enter the model: a sslseg.transfer.TransferSpec as a dict
+    flags: typing.ClassVar = _COMMON + ('data', 'labeled_fraction', 'subset_seed', 'augment', 'class_weights', 'n_train', 'n_val', 'max_steps')
 
     def validate(self) -> TrainConfig:
         _validate_common(self); return self
@@ -118,19 +127,130 @@ class TrainConfig:
 @dataclass
 class PretrainConfig:
     "Everything a pretext run needs; written to its folder as config.yaml."
-    task: str = 'rotation'            # a name of sslseg.tasks.TASKS
-    task_options: dict = field(default_factory=dict)
+    task: str = field(default='rotation', metadata=_choices('task'))   # pretext task: a name of the task registry (sslseg.tasks.TASKS)
+    task_options: dict = field(default_factory=dict)   # keyword arguments of the task's constructor (--opt KEY=VALUE)
     data: DataConfig = field(default_factory=lambda: DataConfig(size=None))
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     run: RunConfig = field(default_factory=lambda: RunConfig(out='runs/pretrain', epochs=None, steps=1000, batch_size=16))
-    snapshots: list = field(default_factory=list)   # also keep the weights after these steps (Yang et al.'s PARAM-AT-N)
-    recipe: str | None = None
+    snapshots: list = field(default_factory=list, metadata=dict(nargs='*', type=int, metavar='N'))   # also keep the weights after these steps (Yang et al.'s PARAM-AT-N)
+    recipe: str | None = field(default=None, metadata=_choices('recipe'))   # a paper's optimiser, schedule and batch size
+    flags: typing.ClassVar = _COMMON + ('task', 'data', 'n', 'snapshots')
 
     def validate(self) -> PretrainConfig:
         _validate_common(self)
-        _check(all(int(s) >= 1 for s in self.snapshots), f"snapshot steps must be >= 1, got {self.snapshots}", "pass positive step numbers")
+        _check(all(int(s) >= 1 for s in self.snapshots), f"snapshot steps must be >= 1, got {self.snapshots}", "pass positive step numbers, e.g. --snapshots 500 1000")
+        return self
+
+# %% ../nbs/01_config.ipynb #d5eb74a8
+@dataclass
+class FinetuneConfig:
+    "Segmentation fine-tuning that follows a tuning or knowledge-transfer stage, from the stage's encoder, on the stage's images."
+    epochs: int = 10                  # fine-tuning epochs (0: none)
+    batch_size: int = 8               # fine-tuning batch
+    lr: float = 5e-4                  # fine-tuning learning rate (Adam, poly: the defaults of TrainConfig)
+    size: list | None = field(default=None, metadata=_HW)   # fine-tuning size H W (None: the stage's)
+
+    def train_config(self, data: DataConfig, run: RunConfig, out) -> TrainConfig:
+        "The `TrainConfig` of this fine-tuning in folder `out`: the stage's data (augmented) and its seed, device, speed and progress settings."
+        d = dataclasses.replace(data, size=self.size or data.size, augment=True)
+        r = dataclasses.replace(run, out=str(out), epochs=self.epochs, steps=None, batch_size=self.batch_size, resume=False)
+        return TrainConfig(data=d, optim=OptimConfig(lr=self.lr), run=r)
+
+TUNE_METHODS = ('mix-and-match', 'random-triplets')
+
+@dataclass
+class TuneConfig:
+    "Mix-and-Match (Zhan et al.) or random-triplets tuning of a checkpoint on the labeled target images; written to its folder as config.yaml."
+    method: str = field(default='mix-and-match', metadata=dict(choices=TUNE_METHODS))   # mix-and-match: the class-wise connected graph; random-triplets: its baseline
+    init: str | None = None           # checkpoint to tune (None: random initialisation of model.backbone)
+    per_image: int = 10               # patches per image (Zhan et al.: 10)
+    sides: list = field(default_factory=lambda: [64, 256], metadata=dict(nargs=2, type=int, metavar=('MIN', 'MAX')))   # patch side range in px (scaled down for small images)
+    patch_size: int = 128             # patch side after resizing (scaled down for small images)
+    bg_class: int | None = None       # background class id (about 10% of the patches); None for CamVid
+    alpha: float = 2.1                # triplet margin (eq. 1)
+    layer: str | None = None          # feature layer (None: the encoder output, pool5 / ERFNet layer16)
+    grid: int = 2                     # features max-pooled to GRID x GRID
+    data: DataConfig = field(default_factory=lambda: DataConfig(augment=False))
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(name='sgd', lr=0.01, momentum=0.9, weight_decay=5e-4))
+    schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(name='step', milestones=[0.75], gamma=0.1))
+    run: RunConfig = field(default_factory=lambda: RunConfig(out='runs/tune', epochs=None, steps=8000, batch_size=10))   # batch_size: images per graph (10/20/40 = 100/200/400 nodes, Fig. 5)
+    finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(epochs=0))
+    flags: typing.ClassVar = ('method', 'init', 'backbone', 'out', 'steps', 'lr', 'drop_at', 'images_per_batch', 'per_image', 'sides', 'patch_size',
+                              'bg_class', 'alpha', 'layer', 'grid', 'data', 'root', 'size', 'n', 'labeled_fraction', 'seed', 'device', 'workers',
+                              'quiet', 'finetune_epochs', 'ft_batch_size')
+
+    def validate(self) -> TuneConfig:
+        _validate_common(self)
+        _check(self.run.steps is not None, "tuning runs a number of steps", "pass --steps N")
+        _check(self.run.batch_size >= 2, f"a graph needs at least 2 images, got {self.run.batch_size}", "pass --images-per-batch 10")
+        _check(self.per_image >= 1 and self.patch_size >= 2, f"bad patch sampling (per_image {self.per_image}, patch_size {self.patch_size})",
+               "pass --per-image 10 --patch-size 128")
+        _check(2 <= self.sides[0] <= self.sides[1], f"patch sides must be MIN <= MAX, both >= 2, got {self.sides}", "pass --sides 64 256")
+        _check(self.finetune.epochs >= 0, f"fine-tuning epochs must be >= 0, got {self.finetune.epochs}", "pass --finetune-epochs 10 (0: none)")
+        return self
+
+@dataclass
+class ClusterConfig:
+    "Teacher features -> k-means pseudo-labels (Noroozi et al. §3)."
+    teacher: str | None = None        # an sslseg checkpoint of any backbone, or a control: 'random' (a seeded random network), 'hog'
+    arch: str = field(default='erfnet', metadata=_choices('backbone'))   # backbone of the 'random' control
+    layer: str | None = None          # teacher feature layer (None: block4 = conv4 for staged FCNs, layer16 for ERFNet)
+    grid: int = 4                     # features max-pooled to GRID x GRID (paper: 5 for AlexNet, 4 for VGG16)
+    k: int = 2000                     # clusters (paper: 2000)
+    minibatch_above: int = 20000      # mini-batch k-means above this many images
+    views: int = 6                    # largest clusters shown in cluster_views.png (0: no figure)
+    batch_size: int = 32              # images per teacher forward pass
+
+KT_STEPS = ('cluster', 'student', 'finetune', 'all')
+
+@dataclass
+class KTConfig:
+    "Knowledge transfer (Noroozi et al.): teacher -> k-means pseudo-labels -> student -> fine-tuning; written to its folder as config.yaml."
+    step: str = field(default='all', metadata=dict(choices=KT_STEPS, positional=True))   # one step of the chain, or all of it (OUT/clusters, OUT/student, OUT/finetune)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    clusters: str | None = None       # student step: the folder of `kt cluster`'s pseudo-labels
+    init: str | None = None           # finetune step: the checkpoint whose encoder initialises the segmentation model
+    task_options: dict = field(default_factory=dict)   # options of the student's ClusterTask (e.g. augment: false)
+    data: DataConfig = field(default_factory=lambda: DataConfig(augment=False))   # the images (pseudo-labelled, then fine-tuned on data.labeled_fraction)
+    model: ModelConfig = field(default_factory=ModelConfig)   # the student
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    run: RunConfig = field(default_factory=lambda: RunConfig(out='runs/kt', epochs=10, steps=None, batch_size=16))   # the student's run; out: the chain's folder
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    flags: typing.ClassVar = ('step', 'out', 'teacher', 'teacher_arch', 'k', 'layer', 'grid', 'clusters', 'student', 'steps', 'epochs', 'batch_size',
+                              'lr', 'init', 'data', 'root', 'size', 'n', 'labeled_fraction', 'seed', 'device', 'workers', 'quiet',
+                              'finetune_epochs', 'ft_batch_size')
+
+    def validate(self) -> KTConfig:
+        _validate_common(self)
+        c = self.cluster
+        _check(c.k >= 2 and c.grid >= 1, f"k must be >= 2 and grid >= 1, got k={c.k}, grid={c.grid}", "pass e.g. --k 2000 --grid 4")
+        _check(self.finetune.epochs >= 1 or self.step not in ('finetune', 'all'), f"fine-tuning epochs must be >= 1, got {self.finetune.epochs}",
+               "pass --finetune-epochs 10")
+        need = dict(cluster='teacher', all='teacher', student='clusters', finetune='init')[self.step]
+        have = c.teacher if need == 'teacher' else getattr(self, need)
+        _check(have is not None, f"`sslseg kt {self.step}` needs --{need}", f"pass --{need} " + dict(teacher='random (or a checkpoint, or hog)', clusters='DIR', init='CKPT')[need])
+        return self
+
+@dataclass
+class EvalConfig:
+    "A segmentation checkpoint evaluated on one split: mIoU, per-class IoU and pixel accuracy."
+    checkpoint: str | None = field(default=None, metadata=dict(positional=True))   # a segmentation checkpoint, or a run folder (its best.pt, else last.pt)
+    split: str = 'val'                # train, val or test
+    data: DataConfig = field(default_factory=lambda: DataConfig(augment=False))
+    batch_size: int = 8               # images per forward pass
+    device: str | None = None         # cpu, cuda ... (None: cuda when available)
+    out: str | None = None            # JSON file of the figures (None: eval_DATA_SPLIT_HxW.json beside the checkpoint); its config beside it as .yaml
+    flags: typing.ClassVar = ('checkpoint', 'data', 'root', 'split', 'size', 'batch_size', 'n_train', 'n_val', 'workers', 'device', 'out')
+
+    def validate(self) -> EvalConfig:
+        _check(self.checkpoint is not None, "no checkpoint to evaluate", "pass a checkpoint or run folder: sslseg eval runs/train")
+        _check(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}", "pass --batch-size 8")
+        _check(self.split in ('train', 'val', 'test', 'train_aug'), f"unknown split {self.split!r}", "pass --split val (or train, test)")
+        _check(not self.data.size or min(self.data.size) >= 8, f"bad size {self.data.size}", "pass --size H W of at least 8 pixels")
         return self
 
 # %% ../nbs/01_config.ipynb #418795f4
@@ -140,25 +260,67 @@ def to_dict(cfg) -> dict:
 
 def _hints(cls) -> dict: return typing.get_type_hints(cls)
 
-def from_dict(cls, d: dict | None, path=None):
-    "Config `cls` from nested dicts, every key checked."
+_NUM = re.compile(r'^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$')
+
+def _typed(v, hint, key: str, path=None):
+    "`v` checked against the field type `hint` (int, float, str, bool, list, dict, X | None); numbers written as text are read as numbers."
+    args = typing.get_args(hint)
+    if v is None:
+        if type(None) in args or hint is typing.Any: return None
+        raise SSLSegError(f"config key {key!r} cannot be empty (null)", path, f"give {key} a value of type {getattr(hint, '__name__', hint)}")
+    base = next((a for a in args if a is not type(None)), hint) if args and typing.get_origin(hint) is not list else hint
+    base = typing.get_origin(base) or base
+    if base is float and isinstance(v, str) and _NUM.match(v.strip()): v = float(v)    # YAML 1.1 reads 1e-3 as text
+    if base is int and isinstance(v, str) and re.fullmatch(r'[-+]?\d+', v.strip()): v = int(v)
+    ok = {float: isinstance(v, (int, float)) and not isinstance(v, bool), int: isinstance(v, int) and not isinstance(v, bool),
+          bool: isinstance(v, bool), str: isinstance(v, (str, int, float)) and not isinstance(v, bool),
+          list: isinstance(v, (list, tuple)), dict: isinstance(v, dict)}.get(base, True)
+    if not ok:
+        name = getattr(base, '__name__', str(base))
+        raise SSLSegError(f"config key {key!r} must be {name}, got {v!r} ({type(v).__name__})", path,
+                          f"write a {name} for {key}" + (", e.g. [120, 160]" if base is list else ''))
+    if base is float: return float(v)
+    if base is str: return str(v)
+    if base is list: return list(v)
+    return v
+
+def from_dict(cls, d: dict | None, path=None, _prefix: str = ''):
+    "Config `cls` from nested dicts, every key and every value's type checked."
     d = dict(d or {})
     names = {f.name: f for f in fields(cls)}
     bad = [k for k in d if k not in names]
     if bad:
-        raise SSLSegError(f"unknown config key(s) {', '.join(repr(k) for k in bad)} in {cls.__name__}", path,
-                          f"valid keys: {', '.join(names)}")
+        raise SSLSegError(f"unknown config key(s) {', '.join(repr(_prefix + k) for k in bad)} in {cls.__name__}", path,
+                          f"valid keys: {', '.join(_prefix + n for n in names)}")
     hints, kw = _hints(cls), {}
     for k, v in d.items():
         t = hints[k]
-        if is_dataclass(t) and isinstance(v, dict): v = from_dict(t, v, path)
-        elif is_dataclass(t) and v is not None and not is_dataclass(v):
-            raise SSLSegError(f"config key {k!r} must be a mapping, got {v!r}", path, f"write {k}: followed by its keys")
+        if is_dataclass(t) and isinstance(v, dict): v = from_dict(t, v, path, f"{_prefix}{k}.")
+        elif is_dataclass(t):
+            if v is not None and not is_dataclass(v):
+                raise SSLSegError(f"config key {_prefix + k!r} must be a mapping, got {v!r}", path, f"write {k}: followed by its keys")
+        else: v = _typed(v, t, _prefix + k, path)
         kw[k] = v
     return cls(**kw)
 
+def nest(d: dict) -> dict:
+    "Dotted keys as nested dicts: `{'run.epochs': 3}` -> `{'run': {'epochs': 3}}`."
+    out = {}
+    for k, v in d.items():
+        *parents, last = str(k).split('.')
+        node = out
+        for p in parents: node = node.setdefault(p, {})
+        node[last] = v
+    return out
+
+def deep_merge(a: dict, b: dict) -> dict:
+    "A new dict: `a` updated by `b`, nested dicts merged key by key (b wins)."
+    out = dict(a)
+    for k, v in b.items(): out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
 def override(cfg, updates: dict):
-    "A copy of `cfg` with dotted keys replaced, e.g. `{'run.epochs': 3, 'optim.lr': 1e-3}`."
+    "A copy of `cfg` with dotted keys replaced, e.g. `{'run.epochs': 3, 'optim.lr': 1e-3}`; every key and type checked."
     d = to_dict(cfg)
     for key, v in updates.items():
         *parents, last = key.split('.')
@@ -172,23 +334,33 @@ def override(cfg, updates: dict):
     return from_dict(type(cfg), d)
 
 # %% ../nbs/01_config.ipynb #f3682356
-def load_config(path, cls=TrainConfig):
-    "A `cls` config from a YAML or JSON file, every key checked."
+def _loader():
+    import yaml
+    class Loader(yaml.SafeLoader): pass        # YAML 1.2 numbers: 1e-3 is a float (PyYAML's YAML 1.1 reads it as text)
+    Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$'), list('-+0123456789.'))
+    return Loader
+
+def read_yaml(path, what: str = 'config file') -> dict:
+    "The mapping in a YAML or JSON file (by extension); one-line errors for a missing, unreadable or non-mapping file. The one reader of config files, specs and transfer configs."
     import yaml
     path = Path(path)
-    if not path.is_file(): raise SSLSegError("config file not found", path, "check the path given to --config")
+    if not path.is_file(): raise SSLSegError(f"{what} not found", path, "check the path")
     try:
         text = path.read_text()
-        d = json.loads(text) if path.suffix == '.json' else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as e:
-        first = str(e).splitlines()[0][:200]
-        raise SSLSegError(f"config file is not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({first})", path,
-                          "fix the syntax, or regenerate it from a run folder's config.yaml") from None
-    if d is not None and not isinstance(d, dict):
-        raise SSLSegError("config file must hold a mapping of sections (data:, model:, optim:, schedule:, run:)", path,
-                          "see a run folder's config.yaml for the layout")
+        d = json.loads(text) if path.suffix == '.json' else yaml.load(text, Loader=_loader())
+    except (ValueError, yaml.YAMLError, OSError) as e:
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise SSLSegError(f"{what} is not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({first})", path,
+                          "fix the syntax, or start again from a run folder's config.yaml") from None
+    if d is None: return {}
+    if not isinstance(d, dict): raise SSLSegError(f"{what} must hold a mapping of keys to values", path, "see a run folder's config.yaml for the layout")
+    return d
+
+def load_config(path, cls=TrainConfig):
+    "A `cls` config from a YAML or JSON file, every key checked; a `recipe:` in it is applied under the file's own values."
+    d = read_yaml(path)
     cfg = from_dict(cls, d, path)
-    return apply_recipe(cfg, cfg.recipe, keep=d) if cfg.recipe else cfg
+    return apply_recipe(cfg, cfg.recipe, keep=d) if getattr(cfg, 'recipe', None) else cfg
 
 def save_config(cfg, path):
     "Write `cfg` as YAML, atomically."
@@ -197,7 +369,8 @@ def save_config(cfg, path):
     return atomic_write(path, lambda p: Path(p).write_text(text))
 
 # %% ../nbs/01_config.ipynb #cb9a06a7
-RECIPES = {
+RECIPES = Registry('recipe')
+RECIPES.update({
     'thesis': dict(optim=dict(name='adam', lr=5e-4, weight_decay=1e-4, betas=[0.9, 0.999]),
                    schedule=dict(name='poly', power=0.9, per='step'), run=dict(batch_size=20)),
     'yang': dict(optim=dict(name='sgd', lr=0.01, momentum=0.9, weight_decay=1e-4),
@@ -210,39 +383,71 @@ RECIPES = {
                     schedule=dict(name='plateau', gamma=0.1, patience=1, max_drops=2, holdout=0.1), run=dict(batch_size=8)),
     'noroozi-random': dict(optim=dict(name='sgd', lr=0.001, momentum=0.9, weight_decay=1e-4),
                            schedule=dict(name='fixed'), run=dict(batch_size=16)),
-}
-
-def _deep_update(d: dict, u: dict) -> dict:
-    for k, v in u.items(): d[k] = _deep_update(dict(d.get(k) or {}), v) if isinstance(v, dict) and isinstance(d.get(k), dict) else v
-    return d
+})
 
 def apply_recipe(cfg, name: str | None, keep: dict | None = None):
     "A copy of `cfg` with recipe `name`'s values; values in `keep` (e.g. a config file's own) win over the recipe."
     if not name: return cfg
-    if name not in RECIPES: raise SSLSegError(f"unknown recipe {name!r}", None, f"use one of: {', '.join(RECIPES)}")
-    d = _deep_update(to_dict(cfg), RECIPES[name])
-    if keep: d = _deep_update(d, {k: v for k, v in keep.items() if k != 'recipe'})
-    d['recipe'] = name
+    d = deep_merge(to_dict(cfg), RECIPES.lookup(name))
+    if keep: d = deep_merge(d, {k: v for k, v in keep.items() if k != 'recipe'})
+    if 'recipe' in d: d['recipe'] = name
     return from_dict(type(cfg), d)
 
 # %% ../nbs/01_config.ipynb #256397e5
-TRAIN_SHORTCUTS = dict(data='data.name', root='data.root', size='data.size', labeled_fraction='data.labeled_fraction',
-                       subset_seed='data.subset_seed', n_train='data.n_train', n_val='data.n_val', augment='data.augment',
-                       num_workers='data.workers', workers='data.workers', backbone='model.backbone',
-                       lr='optim.lr', weighted='optim.class_weights', epochs='run.epochs', steps='run.steps', max_steps='run.steps',
-                       batch_size='run.batch_size', seed='run.seed', out='run.out', device='run.device', resume='run.resume',
-                       progress='run.progress', n_show='run.n_show', recipe='recipe', transfer='transfer')
-PRETRAIN_SHORTCUTS = {**{k: v for k, v in TRAIN_SHORTCUTS.items() if k not in ('n_val', 'labeled_fraction', 'subset_seed', 'transfer', 'n_show')},
-                      'n': 'data.n_train', 'backbone_kwargs': 'model.options', 'task_opts': 'task_options', 'snapshots': 'snapshots'}
+SHORTCUTS = {   # keyword / flag name -> config field; a tuple: the first field the config has; '!field': the flag sets the bool field to False
+    'data': 'data.name', 'root': 'data.root', 'size': 'data.size', 'labeled_fraction': 'data.labeled_fraction',
+    'subset_seed': 'data.subset_seed', 'n_train': 'data.n_train', 'n': 'data.n_train', 'n_val': 'data.n_val', 'augment': 'data.augment',
+    'workers': 'data.workers', 'num_workers': 'data.workers',
+    'backbone': 'model.backbone', 'student': 'model.backbone', 'backbone_kwargs': 'model.options',
+    'lr': 'optim.lr', 'weight_decay': 'optim.weight_decay', 'grad_clip': 'optim.grad_clip', 'class_weights': 'optim.class_weights',
+    'weighted': 'optim.class_weights',
+    'epochs': 'run.epochs', 'steps': 'run.steps', 'max_steps': 'run.steps', 'batch_size': ('run.batch_size', 'batch_size'),
+    'images_per_batch': 'run.batch_size', 'seed': 'run.seed', 'out': ('run.out', 'out'), 'device': ('run.device', 'device'),
+    'amp': 'run.amp', 'resume': 'run.resume', 'progress': 'run.progress', 'quiet': '!run.progress', 'n_show': 'run.n_show',
+    'recipe': 'recipe', 'transfer': 'transfer', 'task': 'task', 'task_opts': 'task_options', 'task_options': 'task_options', 'snapshots': 'snapshots',
+    'method': 'method', 'init': 'init', 'per_image': 'per_image', 'sides': 'sides', 'patch_size': 'patch_size', 'bg_class': 'bg_class',
+    'alpha': 'alpha', 'layer': ('layer', 'cluster.layer'), 'grid': ('grid', 'cluster.grid'), 'drop_at': 'schedule.milestones',
+    'teacher': 'cluster.teacher', 'teacher_arch': 'cluster.arch', 'k': 'cluster.k', 'views': 'cluster.views', 'clusters': 'clusters',
+    'step': 'step', 'checkpoint': 'checkpoint', 'split': 'split',
+    'finetune_epochs': 'finetune.epochs', 'ft_epochs': 'finetune.epochs', 'ft_batch_size': 'finetune.batch_size', 'ft_lr': 'finetune.lr',
+    'ft_size': 'finetune.size',
+}
 
-def with_shortcuts(cfg, table: dict, **kw):
-    "A copy of `cfg` with keyword shortcuts (names in `table`) applied; sequences become lists."
-    bad = [k for k in kw if k not in table]
-    if bad: raise SSLSegError(f"unknown option(s) {', '.join(bad)}", None, f"valid options: {', '.join(table)}")
+def _has(cls, dotted: str) -> bool:
+    for p in dotted.split('.'):
+        if not is_dataclass(cls): return False
+        f = {f.name: f for f in fields(cls)}.get(p)
+        if f is None: return False
+        cls = _hints(cls)[p]
+    return True
+
+def shortcut_field(cls, name: str) -> tuple[str, bool] | None:
+    "(dotted field, negated) that shortcut `name` sets in config class `cls`, or None when `cls` has none of its fields."
+    for t in (lambda x: x if isinstance(x, tuple) else (x,))(SHORTCUTS.get(name, ())):
+        neg = t.startswith('!'); t = t.lstrip('!')
+        if _has(cls, t): return t, neg
+    return None
+
+def with_shortcuts(cfg, *_, **kw):
+    "A copy of `cfg` with keyword shortcuts (names of `SHORTCUTS`) applied, e.g. `epochs=3, lr=1e-3`; sequences become lists; a `recipe` first."
     if kw.get('recipe'): cfg = apply_recipe(cfg, kw['recipe'])
-    ups = {table[k]: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items() if k != 'recipe'}
-    if 'labeled_fraction' in kw: ups['data.labeled_fraction'] = str(kw['labeled_fraction'])
-    return override(cfg, ups)
+    ups = {}
+    for k, v in kw.items():
+        f = shortcut_field(type(cfg), k)
+        if f is None:
+            valid = [n for n in SHORTCUTS if shortcut_field(type(cfg), n)]
+            raise SSLSegError(f"unknown option {k!r} for {type(cfg).__name__}", None, f"valid options: {', '.join(valid)}")
+        path, neg = f
+        if k == 'recipe': continue
+        if neg: v = not v
+        elif k == 'drop_at': v = [v] if not isinstance(v, (list, tuple)) else list(v)
+        elif k == 'labeled_fraction': v = str(v)
+        elif isinstance(v, tuple): v = list(v)
+        elif isinstance(v, Path): v = str(v)
+        ups[path] = v
+    return override(cfg, ups) if ups else cfg
+
+TRAIN_SHORTCUTS = PRETRAIN_SHORTCUTS = SHORTCUTS     # transitional names (to be removed)
 
 # %% ../nbs/01_config.ipynb #6eaf4e52
 def lr_at(s: ScheduleConfig, base: float, step: int, total_steps: int, epoch: int = 0, total_epochs: int = 1, drops: int = 0) -> float:
@@ -255,3 +460,73 @@ def lr_at(s: ScheduleConfig, base: float, step: int, total_steps: int, epoch: in
         return base * s.gamma ** passed
     if s.name == 'plateau': return base * s.gamma ** drops
     return base
+
+# %% ../nbs/01_config.ipynb #d2d08770
+def parse_opts(pairs, what: str = 'task') -> dict:
+    "['k=v', ...] -> {k: v}, values parsed as JSON when possible (also True/False/None)."
+    out = {}
+    for p in pairs or []:
+        if '=' not in p:
+            raise SSLSegError(f"{what} option {p!r} is not key=value", None,
+                              "write e.g. --set run.epochs=3" if what == 'config' else f"write e.g. --{'opt' if what == 'task' else 'backbone-opt'} name=value")
+        k, v = p.split('=', 1); k = k.strip().replace('-', '_') if what != 'config' else k.strip()
+        lit = {'True': True, 'False': False, 'None': None}
+        try: out[k] = lit[v] if v in lit else json.loads(v)
+        except json.JSONDecodeError: out[k] = v
+    return out
+
+def _field(cls, dotted: str):
+    "(dataclass field, its type, the class that owns it, its default in `cls()`) of a dotted path."
+    obj, owner = cls(), cls
+    for p in dotted.split('.'):
+        f = {f.name: f for f in dataclasses.fields(owner)}[p]
+        hint = typing.get_type_hints(owner)[p]
+        parent_owner, obj = owner, getattr(obj, p)
+        owner = hint
+    return f, hint, parent_owner, obj
+
+def _base(hint):
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    b = args[0] if args else hint
+    return typing.get_origin(b) or b
+
+def _help(owner, name: str, default, show_default: bool = True) -> str:
+    from fastcore.docments import docments
+    h = (docments(owner).get(name) or '').strip()
+    return h + (f" (default: {' '.join(map(str, default)) if isinstance(default, list) else default})" if show_default and default is not None else '')
+
+def add_config_flags(p: argparse.ArgumentParser, cls) -> argparse.ArgumentParser:
+    "Add to `p` a flag for each shortcut name in `cls.flags` (see above), plus --config, --set and, where `cls` has a recipe, --recipe."
+    for name in cls.flags:
+        path, neg = shortcut_field(cls, name)
+        f, hint, owner, default = _field(cls, path)
+        md, base, flag = f.metadata, _base(hint), '--' + name.replace('_', '-')
+        ch = md.get('choices')
+        choices = (REGISTRIES[ch].names() if ch in REGISTRIES else None) if isinstance(ch, str) else ch   # a registry not loaded: the library checks later
+        if md.get('positional'):
+            p.add_argument(name, nargs='?', default=None, choices=choices, help=_help(owner, f.name, default)); continue
+        if neg: p.add_argument(flag, dest=name, action='store_const', const=True, default=None, help=f"switch off {path}: " + _help(owner, f.name, None))
+        elif base is bool: p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=_help(owner, f.name, default))
+        elif base is list:
+            p.add_argument(flag, dest=name, nargs=md.get('nargs', '+'), type=md.get('type', str), metavar=md.get('metavar'), default=None,
+                           help=_help(owner, f.name, default))
+        else:
+            p.add_argument(flag, dest=name, type=base if base in (int, float) else str, choices=choices, default=None,
+                           help=_help(owner, f.name, default))
+    p.add_argument('--config', default=None, metavar='FILE', help="a YAML/JSON config (e.g. a run folder's config.yaml); flags override it")
+    if any(f.name == 'recipe' for f in dataclasses.fields(cls)):
+        p.add_argument('--recipe', default=None, choices=RECIPES.names(), help="a paper's optimiser, schedule and batch size")
+    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='any config field, e.g. schedule.name=step (repeatable)')
+    return p
+
+def config_parser(cls, prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    "An argument parser for config class `cls` (flags generated by `add_config_flags`)."
+    return add_config_flags(argparse.ArgumentParser(prog=prog, description=description, epilog=epilog), cls)
+
+def build_config(cls, ns: argparse.Namespace):
+    "The config of parsed arguments `ns`, in layers: defaults or --config, then --recipe, then the flags given, then --set."
+    cfg = load_config(ns.config, cls) if getattr(ns, 'config', None) else cls()
+    given = {n: getattr(ns, n) for n in cls.flags if getattr(ns, n, None) is not None}
+    if getattr(ns, 'recipe', None): given['recipe'] = ns.recipe
+    cfg = with_shortcuts(cfg, **given)
+    return override(cfg, parse_opts(ns.set, 'config')) if getattr(ns, 'set', None) else cfg

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['SSLSegError', 'default_device', 'cpu_cores', 'seed_everything', 'atomic_write', 'atomic_torch_save', 'atomic_json',
-           'median_time', 'camvid_root', 'save_checkpoint', 'load_checkpoint']
+__all__ = ['REGISTRIES', 'SSLSegError', 'Registry', 'default_device', 'cpu_cores', 'seed_everything', 'atomic_write',
+           'atomic_torch_save', 'atomic_json', 'median_time', 'camvid_root', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #0c21190a
 class SSLSegError(Exception):
@@ -21,6 +21,35 @@ class SSLSegError(Exception):
         self.problem, self.path, self.fix = problem, path, fix
         msg = problem + (f" [{path}]" if path is not None else "") + (f" -- fix: {fix}" if fix else "")
         super().__init__(msg)
+
+# %% ../nbs/00_core.ipynb #af6283b8
+REGISTRIES: dict = {}    # kind -> Registry, e.g. 'backbone', 'dataset', 'task', 'transfer step', 'preset'
+
+class Registry(dict):
+    "Named builders of one `kind`: `register` adds (as a decorator or a call), `create` builds, `names` lists; unknown names are user errors."
+    def __init__(self, kind: str):
+        super().__init__(); self.kind = kind
+        REGISTRIES[kind] = self
+
+    def register(self, name: str | None = None, obj=None):
+        "Add `obj` under `name` (default: its `name` attribute, else `__name__`); returns `obj`, so it works as a decorator."
+        def add(o):
+            self[name or getattr(o, 'name', None) or o.__name__] = o
+            return o
+        return add if obj is None else add(obj)
+
+    def names(self) -> list[str]: return list(self)
+
+    def lookup(self, name: str, path=None):
+        "The builder registered as `name`; an SSLSegError that lists the valid names otherwise."
+        if name not in self: raise SSLSegError(f"unknown {self.kind} {name!r}", path, f"use one of: {', '.join(self.names())}")
+        return self[name]
+
+    def create(self, name: str, *args, **kw):
+        "Build `name` with `args` and `kw`."
+        return self.lookup(name)(*args, **kw)
+
+    def __repr__(self): return f"Registry({self.kind!r}: {', '.join(self.names())})"
 
 # %% ../nbs/00_core.ipynb #44115a7b
 def default_device(device: str | torch.device | None = None) -> torch.device:

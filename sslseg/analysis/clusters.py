@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import matplotlib.pyplot as plt
 from ..core import SSLSegError
-from ..train.segment import denormalize
+from ..data import denormalize
 from .features import write_result
 
 # %% auto #0

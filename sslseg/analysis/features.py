@@ -5,6 +5,7 @@
 # %% ../../nbs/analysis/00_features.ipynb #b15101e9
 from __future__ import annotations
 import math
+from copy import deepcopy
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,9 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Subset
 from ..core import SSLSegError, default_device, atomic_write, atomic_json
 from ..models import build_backbone, backbone_from_config, receptive_fields
+from ..tasks import SegmentationTask
 from ..transfer.load import read_source, load_parts
+from ..train.learner import Learner
 
 # %% auto #0
 __all__ = ['load_model', 'layer_module', 'capture', 'layer_outputs', 'evaluating', 'unit_pixels', 'labels_at', 'merge_topk',
@@ -156,9 +159,6 @@ def collect_patch_features(models: dict, ds, layer: str, per_class: int = 100, s
 # %% ../../nbs/analysis/00_features.ipynb #eff278df
 def fine_tune(model: nn.Module, ds, steps: int = 20, lr: float = 1e-3, batch_size: int = 8, seed: int = 0, device=None) -> nn.Module:
     "A copy of `model` fine-tuned for `steps` segmentation steps on labeled `ds` (eval mode; the original is untouched)."
-    from copy import deepcopy
-    from sslseg.tasks import SegmentationTask
-    from sslseg.train import Learner
     m = deepcopy(getattr(model, 'module', model))
     if m.config.get('num_classes') != ds.num_classes: m.set_num_classes(ds.num_classes)
     with torch.random.fork_rng(devices=[]):

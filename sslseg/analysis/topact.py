@@ -11,7 +11,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from ..core import SSLSegError, default_device
 from ..models import receptive_fields
-from ..train.segment import denormalize
+from ..data import denormalize
 from .features import layer_outputs, evaluating, batches, merge_topk, write_result
 
 # %% auto #0

@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 import torchvision.transforms.v2.functional as TF
-from ..core import SSLSegError
+from ..core import SSLSegError, Registry
+from ..config import SYNTHETIC_DEFAULTS
 from PIL import Image
 from .io import *
 from .io import _to_float
@@ -218,17 +219,21 @@ class Unlabeled(Dataset):
     def __repr__(self): return f"Unlabeled({self.ds!r})"
 
 # %% ../../nbs/data/03_datasets.ipynb #353ba39b
-DATASETS = ('synthetic', 'camvid', 'cityscapes', 'voc', 'folder')
+DATASETS = Registry('dataset')   # name -> builder(root, split, transform, size, n, seed)
+
+@DATASETS.register('synthetic')
+def _synthetic(root, split, tfm, size, n, seed):
+    d, train = SYNTHETIC_DEFAULTS, split in ('train', 'train_aug')
+    return SyntheticScenes(n or d['n_train' if train else 'n_val'], size=tuple(size or d['size']), seed=seed, split=split, transform=tfm)
+
+DATASETS.register('camvid', lambda root, split, tfm, size, n, seed: CamVid(root, split, tfm))
+DATASETS.register('cityscapes', lambda root, split, tfm, size, n, seed: Cityscapes(root, split, tfm))
+DATASETS.register('voc', lambda root, split, tfm, size, n, seed: VOC(root, split, tfm))
+DATASETS.register('folder', lambda root, split, tfm, size, n, seed: UnlabeledFolder(root, size=size, transform=tfm))
 
 def get_dataset(name: str, root=None, split: str = 'train', size=None, augment: bool = True, normalize: bool = True,
                 n: int | None = None, seed: int = 0):
-    "A dataset by name (synthetic, camvid, cityscapes, voc, folder) with the matching `seg_transforms`."
-    train = split in ('train', 'train_aug')
-    tfm = seg_transforms(size, train=train, augment=augment, normalize=normalize)
-    if name == 'synthetic': return SyntheticScenes(n or (200 if train else 50), size=size or (180, 240), seed=seed, split=split,
-                                                   transform=tfm)
-    if name == 'camvid': return CamVid(root, split, tfm)
-    if name == 'cityscapes': return Cityscapes(root, split, tfm)
-    if name == 'voc': return VOC(root, split, tfm)
-    if name == 'folder': return UnlabeledFolder(root, size=size, transform=tfm)
-    raise SSLSegError(f"unknown dataset {name!r}", None, f"use one of {', '.join(DATASETS)}")
+    "A dataset by name (a key of `DATASETS`: synthetic, camvid, cityscapes, voc, folder) with the matching `seg_transforms`; synthetic defaults from `sslseg.config.SYNTHETIC_DEFAULTS`."
+    build = DATASETS.lookup(name)
+    tfm = seg_transforms(size, train=split in ('train', 'train_aug'), augment=augment, normalize=normalize)
+    return build(root, split, tfm, size, n, seed)

@@ -10,7 +10,7 @@ from torch import nn
 import torch.nn.functional as F
 import torchvision
 from torchvision.ops.misc import Conv2dNormActivation
-from ..core import SSLSegError
+from ..core import SSLSegError, Registry
 from .erfnet import ERFNet, param_count
 
 # %% auto #0
@@ -263,14 +263,14 @@ def mobilenetv2_fcn(num_classes=12, in_ch=3, head='fcn32', width_mult=0.75, last
     return StagedFCN(blocks, ch, cfg, head, hidden=hidden)
 
 # %% ../../nbs/models/01_backbones.ipynb #e7de65ee
-BACKBONES = {'erfnet': ERFNetBackbone, 'mobilenetv2_fcn': mobilenetv2_fcn, 'alexnet': alexnet_fcn, 'vgg16': vgg16_fcn,
-             'resnet50': resnet50_fcn, 'resnet101': resnet101_fcn}
+BACKBONES = Registry('backbone')
+BACKBONES.update(erfnet=ERFNetBackbone, mobilenetv2_fcn=mobilenetv2_fcn, alexnet=alexnet_fcn, vgg16=vgg16_fcn, resnet50=resnet50_fcn,
+                 resnet101=resnet101_fcn)
 
 def build_backbone(arch: str, num_classes: int = 12, **kw) -> nn.Module:
     "Backbone `arch` (a key of `BACKBONES`) predicting `num_classes` channels; `kw` go to its builder."
-    if arch not in BACKBONES:
-        raise SSLSegError(f"unknown backbone {arch!r}", fix=f"use one of {', '.join(BACKBONES)}")
-    try: return BACKBONES[arch](num_classes=num_classes, **kw)
+    builder = BACKBONES.lookup(arch)
+    try: return builder(num_classes=num_classes, **kw)
     except TypeError as e: raise SSLSegError(f"bad options for backbone {arch!r}: {e}", fix="check the keyword arguments / config") from e
 
 def backbone_from_config(cfg: dict) -> nn.Module:

@@ -4,23 +4,21 @@
 
 # %% ../../nbs/run/00_cli.ipynb #011f4051
 from __future__ import annotations
-import argparse, json, sys
+import argparse, dataclasses, json, sys, typing
 from pathlib import Path
 import torch
-from ..core import SSLSegError, default_device, camvid_root
+from ..core import SSLSegError, Registry, REGISTRIES, default_device, camvid_root
 from ..models import BACKBONES, receptive_fields
 from ..tasks import TASKS
 from ..train.pretrain import make_task, pretrain
 from .bench import erfnet_throughput
 from .taskbench import task_throughput, BENCH_ARGS
-from ..config import (TrainConfig, PretrainConfig, TRAIN_SHORTCUTS, PRETRAIN_SHORTCUTS, RECIPES, with_shortcuts,
-                           load_config, override)
-from ..data import DATASETS
+from ..config import TrainConfig, PretrainConfig, override, read_yaml, parse_opts, config_parser, build_config
 from ..train import train_segmentation
-from .transfer_cli import add_transfer_args, transfer_spec_from_args, cli_eval
+from .transfer_cli import add_transfer_args, transfer_spec_from_args
 
 # %% auto #0
-__all__ = ['COMMANDS', 'error_line', 'parse_opts', 'cli_train', 'config_argv', 'main', 'cli_pretrain', 'cli_rf', 'cli_bench',
+__all__ = ['COMMANDS', 'CONFIG_COMMANDS', 'error_line', 'cli_train', 'config_argv', 'main', 'cli_pretrain', 'cli_rf', 'cli_bench',
            'cli_bench_tasks']
 
 # %% ../../nbs/run/00_cli.ipynb #44ecf60d
@@ -32,62 +30,15 @@ def error_line(e: BaseException) -> str:
         msg = last.split('SSLSegError: ', 1)[-1]
     return msg.strip().replace('\n', ' ')
 
-# %% ../../nbs/run/00_cli.ipynb #da59d456
-def parse_opts(pairs, what: str = 'task') -> dict:
-    "['k=v', ...] -> {k: v}, values parsed as JSON when possible (also True/False/None)."
-    out = {}
-    for p in pairs or []:
-        if '=' not in p: raise SSLSegError(f"{what} option {p!r} is not key=value", None, "write e.g. --opt n_perms=100")
-        k, v = p.split('=', 1); k = k.strip().replace('-', '_') if what != 'config' else k.strip()
-        lit = {'True': True, 'False': False, 'None': None}
-        try: out[k] = lit[v] if v in lit else json.loads(v)
-        except json.JSONDecodeError: out[k] = v
-    return out
-
-def _common_args(p: argparse.ArgumentParser):
-    "Flags shared by train and pretrain; every default is None, i.e. 'keep the config's value'."
-    p.add_argument('--config', default=None, metavar='FILE', help='YAML/JSON config (e.g. a run folder\'s config.yaml); flags override it')
-    p.add_argument('--recipe', default=None, choices=list(RECIPES), help="a paper's optimiser, schedule and batch size")
-    p.add_argument('--root', default=None, help='dataset root folder (camvid/cityscapes/voc/folder)')
-    p.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), default=None, help='resize to H W (default: 120 160 synthetic, native otherwise)')
-    p.add_argument('--epochs', type=int, default=None)
-    p.add_argument('--steps', type=int, default=None, help='optimiser steps (ends the run there)')
-    p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--lr', type=float, default=None)
-    p.add_argument('--seed', type=int, default=None)
-    p.add_argument('--backbone', default=None, help='erfnet (default), mobilenetv2, alexnet, vgg16, resnet50, resnet101')
-    p.add_argument('--workers', type=int, default=None, help='DataLoader worker processes (default 2)')
-    p.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: cuda if available)')
-    p.add_argument('--out', default=None, help='output folder')
-    p.add_argument('--resume', action='store_const', const=True, default=None, help='continue from OUT/last.pt')
-    p.add_argument('--quiet', dest='progress', action='store_const', const=False, default=None, help='no progress bars')
-    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='any config field, e.g. schedule.name=step (repeatable)')
-
-def _build_config(a, cls, table: dict, skip=()):
-    "Defaults or --config, then --recipe, then the flags that were given, then --set."
-    cfg = load_config(a.config, cls) if a.config else cls()
-    flags = {k: v for k, v in vars(a).items() if k in table and v is not None and k not in skip}
-    cfg = with_shortcuts(cfg, table, **flags)
-    return override(cfg, parse_opts(a.set, 'config')) if a.set else cfg
-
 # %% ../../nbs/run/00_cli.ipynb #7047106e
 def _train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='sslseg train', description='Train a segmentation model (random init, --init CKPT) and evaluate mIoU on val.')
-    _common_args(p)
-    p.add_argument('--data', default=None, choices=[d for d in DATASETS if d != 'folder'], help='dataset (default: synthetic, built in)')
-    p.add_argument('--labeled-fraction', default=None, help='share of the labeled train images: 1, 1/2, 0.25 ... (chosen by --subset-seed)')
-    p.add_argument('--subset-seed', type=int, default=None, help='seed of the labeled subset (default: --seed)')
-    p.add_argument('--no-augment', dest='augment', action='store_const', const=False, default=None, help='switch all random augmentation off')
-    p.add_argument('--no-class-weights', dest='weighted', action='store_const', const=False, default=None, help='plain cross-entropy')
-    p.add_argument('--n-train', type=int, default=None, help='synthetic: number of train scenes (default 300)')
-    p.add_argument('--n-val', type=int, default=None, help='synthetic: number of val scenes (default 60)')
-    p.add_argument('--max-steps', dest='steps', type=int, default=None, help='same as --steps')
+    p = config_parser(TrainConfig, 'sslseg train', 'Train a segmentation model (random init, or pretrained weights through the transfer options) and evaluate mIoU on val.')
     return add_transfer_args(p)
 
 def cli_train(argv=None) -> int:
     "`sslseg train`: train a segmentation model and evaluate mIoU on the val split."
     a = _train_parser().parse_args(argv)
-    cfg = _build_config(a, TrainConfig, TRAIN_SHORTCUTS)
+    cfg = build_config(TrainConfig, a)
     spec = transfer_spec_from_args(a)
     if not spec.is_empty() or a.transfer_config: cfg.transfer = {**(cfg.transfer or {}), **spec.to_dict()}
     r = train_segmentation(cfg)
@@ -98,19 +49,20 @@ def cli_train(argv=None) -> int:
     return 0
 
 # %% ../../nbs/run/00_cli.ipynb #6e7f1021
-COMMANDS = {
+COMMANDS = Registry('command')    # name -> (module, function, one-line help); modules are imported only when their command runs
+COMMANDS.update({
     'train': ('sslseg.run.cli', 'cli_train', 'train a segmentation model and report val mIoU'),
     'pretrain': ('sslseg.run.cli', 'cli_pretrain', 'pretrain a backbone on a pretext task'),
     'rf': ('sslseg.run.cli', 'cli_rf', 'receptive-field table of a backbone'),
     'bench': ('sslseg.run.cli', 'cli_bench', 'ERFNet and data-loading throughput on this machine'),
     'bench-tasks': ('sslseg.run.cli', 'cli_bench_tasks', 'pretext batch-making vs training-step throughput'),
     'analyze': ('sslseg.run.analyze_cli', 'cli_analyze', 'look inside networks: tsne, topact, shift, filters, clusters (PNG + JSON)'),
-    'docs': ('sslseg.run.docs', 'cli_docs', 'build the HTML docs site from the notebooks (no quarto needed)'),
     'tune': ('sslseg.run.tune_cli', 'cli_tune', 'Mix-and-Match / random-triplets tuning of a checkpoint (or --method knowledge)'),
     'kt': ('sslseg.run.tune_cli', 'cli_kt', 'knowledge transfer: teacher -> clusters -> student -> fine-tune (one step or all)'),
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
     'experiment': ('sslseg.run.experiment', 'cli_experiment', 'a resumable grid of pretext x transfer x labeled fraction x seed, with tables and charts'),
-}
+})
+CONFIG_COMMANDS = ('train', 'pretrain', 'tune', 'kt', 'eval')   # --config is a whole job config (sslseg.config); for the others, a mapping of option names
 
 def config_argv(argv: list) -> list:
     "Expand `--config FILE` (a mapping of option names to values) into flags placed before the others, which override them."
@@ -118,11 +70,7 @@ def config_argv(argv: list) -> list:
     i = argv.index('--config')
     if i + 1 >= len(argv): raise SSLSegError("--config needs a file", None, "write --config FILE.yaml")
     path, rest = Path(argv[i + 1]), argv[:i] + argv[i + 2:]
-    import yaml
-    if not path.is_file(): raise SSLSegError("config file not found", path, "check the path given to --config")
-    try: d = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e: raise SSLSegError(f"config file is not valid YAML ({str(e).splitlines()[0]})", path, "fix its syntax") from None
-    if not isinstance(d, dict): raise SSLSegError("config file must hold a mapping of option: value", path, "e.g. layer: layer12")
+    d = read_yaml(path)
     flags = []
     for k, v in d.items():
         f = '--' + str(k).replace('_', '-')
@@ -148,7 +96,7 @@ def main(argv=None) -> int:
         print(f"sslseg: error: unknown command {cmd!r}\n" + _usage(), file=sys.stderr); return 2
     mod, fn, _ = COMMANDS[cmd]
     try:
-        if cmd not in ('train', 'pretrain'): rest = config_argv(rest)
+        if cmd not in CONFIG_COMMANDS: rest = config_argv(rest)
         return getattr(importlib.import_module(mod), fn)(rest) or 0
     except SSLSegError as e:
         print(f"sslseg {cmd}: error: {error_line(e)}", file=sys.stderr); return 2
@@ -157,28 +105,20 @@ def main(argv=None) -> int:
 
 # %% ../../nbs/run/00_cli.ipynb #49d656e0
 def _pretrain_parser() -> argparse.ArgumentParser:
-    names = ', '.join(sorted(TASKS))
-    p = argparse.ArgumentParser(prog='sslseg pretrain', description=f"Pretrain a backbone on a pretext task. Tasks: {names}.",
-                                epilog="Task options: --opt key=value (see each task's constructor), e.g. --opt n_perms=1000 --opt augment=false")
-    _common_args(p)
-    p.add_argument('--task', default=None, help=f"pretext task, one of: {names}")
-    p.add_argument('--data', default=None, choices=DATASETS, help="image source (default synthetic)")
-    p.add_argument('--snapshots', type=int, nargs='*', default=None, metavar='N', help="also keep the weights after these steps (PARAM-AT-N)")
-    p.add_argument('--n', type=int, default=None, help="number of synthetic images (data=synthetic)")
-    p.add_argument('--num-workers', dest='workers', type=int, default=None, help='same as --workers')
+    p = config_parser(PretrainConfig, 'sslseg pretrain', f"Pretrain a backbone on a pretext task. Tasks: {', '.join(TASKS.names())}.",
+                      epilog="Task options: --opt key=value (see each task's constructor), e.g. --opt n_perms=1000 --opt augment=false")
     p.add_argument('--opt', action='append', default=[], metavar='KEY=VALUE', help="task option (repeatable)")
     p.add_argument('--backbone-opt', action='append', default=[], metavar='KEY=VALUE', help="backbone builder option (repeatable)")
-    p.add_argument('--no-progress', dest='progress', action='store_const', const=False, default=None, help='same as --quiet')
     return p
 
 def cli_pretrain(argv=None) -> int:
     "`sslseg pretrain ...`: parse `argv`, run `pretrain`, print a one-line summary; user errors raise `SSLSegError`."
     a = _pretrain_parser().parse_args(argv)
-    if a.steps is not None and a.epochs is not None: raise SSLSegError("give exactly one of --steps and --epochs", None, "e.g. --steps 1000 or --epochs 10")
-    cfg = _build_config(a, PretrainConfig, PRETRAIN_SHORTCUTS, skip=('steps', 'epochs'))
-    if a.steps is not None: cfg = override(cfg, {'run.steps': a.steps, 'run.epochs': None})
-    if a.epochs is not None: cfg = override(cfg, {'run.epochs': a.epochs, 'run.steps': None})
-    if a.task: cfg = override(cfg, {'task': a.task})
+    if a.steps is not None and a.epochs is not None: raise SSLSegError("give exactly one of --steps and --epochs", None, "pass --steps 1000 (or --epochs 10)")
+    steps, epochs, a.steps, a.epochs = a.steps, a.epochs, None, None
+    cfg = build_config(PretrainConfig, a)
+    if steps is not None: cfg = override(cfg, {'run.steps': steps, 'run.epochs': None})
+    if epochs is not None: cfg = override(cfg, {'run.epochs': epochs, 'run.steps': None})
     if a.opt: cfg = override(cfg, {'task_options': {**cfg.task_options, **parse_opts(a.opt)}})
     if a.backbone_opt: cfg = override(cfg, {'model.options': {**cfg.model.options, **parse_opts(a.backbone_opt, 'backbone')}})
     make_task(cfg.task, **cfg.task_options)          # a bad task name or option fails before any file is written

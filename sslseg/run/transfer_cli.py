@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, load_checkpoint, atomic_json, default_device
+from ..config import EvalConfig, config_parser, build_config, save_config, read_yaml
+from ..train.evaluate import eval_config, evaluate_checkpoint
 from ..data import get_dataset
 from ..models.backbones import backbone_from_config
 from ..tasks.base import SegmentationTask, seg_metrics
@@ -16,8 +18,7 @@ from ..train.learner import evaluate
 from ..transfer.load import TransferSpec, BN_RESET
 
 # %% auto #0
-__all__ = ['add_transfer_args', 'read_spec_file', 'transfer_spec_from_args', 'resolve_checkpoint', 'segmentation_model',
-           'evaluate_checkpoint', 'cli_eval']
+__all__ = ['add_transfer_args', 'read_spec_file', 'transfer_spec_from_args', 'cli_eval']
 
 # %% ../../nbs/run/04_cli_transfer.ipynb #dab6a83f
 def _flag(name): return '--' + name.replace('_', '-')
@@ -51,16 +52,8 @@ def add_transfer_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
 
 def read_spec_file(path) -> TransferSpec:
     "A `TransferSpec` from a JSON or YAML file (a top-level `transfer:` section is also accepted)."
-    p = Path(path)
-    if not p.is_file(): raise SSLSegError("transfer config not found", p, "check the path of --transfer-config")
-    try:
-        text = p.read_text()
-        if p.suffix in ('.yaml', '.yml'):
-            import yaml; d = yaml.safe_load(text)
-        else: d = json.loads(text)
-    except Exception as e: raise SSLSegError(f"unreadable transfer config ({type(e).__name__})", p, "write a JSON or YAML mapping of TransferSpec fields") from None
-    if isinstance(d, dict) and isinstance(d.get('transfer'), dict): d = d['transfer']
-    if not isinstance(d, dict): raise SSLSegError("transfer config is not a mapping", p, "write e.g. {\"encoder\": \"rot.pt\", \"reset\": \"13-16\"}")
+    d = read_yaml(path, 'transfer config')
+    if isinstance(d.get('transfer'), dict): d = d['transfer']
     return TransferSpec.from_dict(d)
 
 def transfer_spec_from_args(ns) -> TransferSpec:
@@ -77,60 +70,15 @@ def transfer_spec_from_args(ns) -> TransferSpec:
     return TransferSpec(**d).check()
 
 # %% ../../nbs/run/04_cli_transfer.ipynb #c53e8a6a
-def resolve_checkpoint(ckpt_or_run) -> Path:
-    "A checkpoint path: the file itself, or a run folder's best.pt (else last.pt)."
-    p = Path(ckpt_or_run)
-    if p.is_dir():
-        for n in ('best.pt', 'last.pt'):
-            if (p / n).is_file(): return p / n
-        raise SSLSegError("run folder has no best.pt or last.pt", p, "give a checkpoint file or a folder written by `sslseg train`")
-    return p
-
-def segmentation_model(ckpt_or_run, data: str = 'synthetic', split: str = 'val', root=None, size=None, n: int | None = None):
-    "(network with its weights, checkpoint path, dataset) of a segmentation checkpoint and `split` of `data`; SSLSegError for a pretext checkpoint, an empty split or another class count."
-    path = resolve_checkpoint(ckpt_or_run)
-    ck = load_checkpoint(path)
-    cfg = (ck.get('meta') or {}).get('model') or {}
-    if 'backbone' in cfg or 'arch' not in cfg:
-        raise SSLSegError(f"not a segmentation checkpoint (model {cfg.get('arch', '?')!r})", path,
-                          "evaluate a checkpoint written by `sslseg train`; transfer a pretext checkpoint first (sslseg train --encoder ...)")
-    ds = get_dataset(data, root, split, size=tuple(size) if size else None, augment=False, n=n)
-    if len(ds) == 0: raise SSLSegError(f"the {split} split is empty", root, "check --data/--root/--split")
-    if cfg.get('num_classes') != ds.num_classes:
-        raise SSLSegError(f"checkpoint predicts {cfg.get('num_classes')} classes, {data} has {ds.num_classes}", path,
-                          "evaluate on the dataset the model was trained for")
-    model = backbone_from_config(cfg); load_checkpoint(path, model)
-    return model, path, ds
-
-def evaluate_checkpoint(ckpt_or_run, data: str = 'synthetic', root=None, split: str = 'val', size=None, batch_size: int = 8,
-                        device=None, n: int | None = None, num_workers: int = 0) -> dict:
-    "mIoU, per-class IoU and pixel accuracy of a segmentation checkpoint on `split` of `data` at `size` (H, W)."
-    model, path, ds = segmentation_model(ckpt_or_run, data, split, root, size, n)
-    task = SegmentationTask(ds.num_classes, ds.ignore_index, class_names=list(ds.classes))
-    _, state = evaluate(model, task, DataLoader(ds, batch_size, num_workers=num_workers), device=device)
-    m = seg_metrics(state['cm'].cpu(), list(ds.classes))
-    return dict(miou=m['miou'], pixel_acc=m['pixel_acc'], iou=m['iou'], split=split, data=data, size=list(size) if size else None,
-                n_images=len(ds), checkpoint=str(path))
-
 def cli_eval(argv=None) -> int:
-    "`sslseg eval CKPT_OR_RUN --data D --root R --split S --size H W`: print and write mIoU, per-class IoU and pixel accuracy."
-    p = argparse.ArgumentParser(prog='sslseg eval', description=cli_eval.__doc__)
-    p.add_argument('checkpoint', help='a segmentation checkpoint, or a run folder (its best.pt, else last.pt)')
-    p.add_argument('--data', default='synthetic', choices=['synthetic', 'camvid', 'cityscapes', 'voc'])
-    p.add_argument('--root', default=None)
-    p.add_argument('--split', default='val', help='train, val or test')
-    p.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), default=None, help="evaluation size (default: the dataset's; synthetic 120 160)")
-    p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--n', type=int, default=None, help='synthetic: number of images')
-    p.add_argument('--workers', type=int, default=0)
-    p.add_argument('--device', default=None)
-    p.add_argument('--out', default=None, help='JSON file for the figures (default: eval_DATA_SPLIT_HxW.json beside the checkpoint)')
-    a = p.parse_args(argv)
-    size = a.size or ((120, 160) if a.data == 'synthetic' else None)
-    if size and min(size) < 8: raise SSLSegError(f"bad --size {size}", None, "give H W of at least 8 pixels")
-    r = evaluate_checkpoint(a.checkpoint, a.data, a.root, a.split, size, a.batch_size, a.device, a.n, a.workers)
-    out = Path(a.out) if a.out else Path(r['checkpoint']).parent / f"eval_{a.data}_{a.split}_{'x'.join(map(str, size)) if size else 'native'}.json"
+    "`sslseg eval CKPT_OR_RUN --data D --root R --split S --size H W`: print and write mIoU, per-class IoU and pixel accuracy, and the config that repeats it."
+    a = config_parser(EvalConfig, 'sslseg eval', cli_eval.__doc__).parse_args(argv)
+    cfg = eval_config(build_config(EvalConfig, a))
+    r = evaluate_checkpoint(cfg)
+    size = cfg.data.size
+    out = Path(cfg.out) if cfg.out else Path(r['checkpoint']).parent / f"eval_{cfg.data.name}_{cfg.split}_{'x'.join(map(str, size)) if size else 'native'}.json"
     atomic_json(r, out)
-    print(f"{a.split} mIoU {r['miou']:.4f}  pixel acc {r['pixel_acc']:.4f}  ({r['n_images']} images, {r['checkpoint']}) -> {out}")
+    save_config(cfg, out.with_suffix('.yaml'))
+    print(f"{cfg.split} mIoU {r['miou']:.4f}  pixel acc {r['pixel_acc']:.4f}  ({r['n_images']} images, {r['checkpoint']}) -> {out} (config: {out.with_suffix('.yaml')})")
     print('  ' + '  '.join(f"{k} {v:.3f}" for k, v in r['iou'].items()))
     return 0

@@ -8,17 +8,17 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from fastcore.basics import patch
+from ..core import Registry
 
 # %% auto #0
 __all__ = ['TASKS', 'register_task', 'Task', 'images_of', 'to_display', 'confusion_matrix', 'seg_metrics', 'SegmentationTask']
 
 # %% ../../nbs/tasks/00_base.ipynb #616831cb
-TASKS: dict[str, type] = {}
+TASKS = Registry('task')
 
 def register_task(cls):
     "Class decorator: make a task available by its `name` (CLI `--task`, checkpoints)."
-    TASKS[cls.name] = cls
-    return cls
+    return TASKS.register(cls.name, cls)
 
 class Task:
     "Base class of pretext and supervised tasks (see the contract above)."

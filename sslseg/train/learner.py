@@ -13,14 +13,16 @@ from torch.utils.data import DataLoader, Sampler, DistributedSampler
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from ..core import SSLSegError, default_device, atomic_write, load_checkpoint, save_checkpoint
+from ..callback import Callback
 from ..config import OptimConfig, ScheduleConfig, RunConfig, lr_at
 from ..tasks import Task
 from ..models.fast import fast_adam, amp_dtype, autocast, prepare_train, to_channels_last, to_float, map_tensors, FastInference
+_all_ = ['Callback']   # still importable from sslseg.train(.learner); modules inside sslseg import it from sslseg.callback
 
 # %% auto #0
-__all__ = ['SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'Callback', 'to_device',
-           'make_optimizer', 'Learner', 'LRSchedule', 'BestTracker', 'Checkpointer', 'CSVLogger', 'ProgressBar',
-           'PlateauStop', 'evaluate']
+__all__ = ['SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'to_device', 'make_optimizer',
+           'Learner', 'LRSchedule', 'BestTracker', 'Checkpointer', 'CSVLogger', 'ProgressBar', 'PlateauStop',
+           'evaluate', 'Callback']
 
 # %% ../../nbs/train/00_learner.ipynb #2c495cfc
 def dist_env() -> tuple[int, int, int]:
@@ -67,14 +69,6 @@ class ShardSampler(Sampler):
     def __init__(self, n: int, rank: int = 0, world: int = 1): self.n, self.rank, self.world = n, rank, world
     def __iter__(self): return iter(range(self.rank, self.n, self.world))
     def __len__(self): return len(range(self.rank, self.n, self.world))
-
-# %% ../../nbs/train/00_learner.ipynb #33e77d69
-class Callback:
-    "Base class for learner callbacks; `order` sorts them."
-    order = 0
-    def __getattr__(self, k):
-        if k == 'learn': raise AttributeError(k)
-        return getattr(self.learn, k)
 
 # %% ../../nbs/train/00_learner.ipynb #a9e42afc
 class _WorkerInit:

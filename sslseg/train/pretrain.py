@@ -13,7 +13,8 @@ from ..core import SSLSegError, seed_everything, atomic_json, default_device
 from ..data.cache import loader_workers
 from ..config import PretrainConfig, PRETRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
 from ..tasks import TASKS, Task
-from .learner import Learner, Callback
+from ..callback import Callback
+from .learner import Learner
 from ..models import build_backbone
 from .. import data as D
 

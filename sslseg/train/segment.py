@@ -14,6 +14,7 @@ from ..data import get_dataset, labeled_subset, class_weights, colorize, denorma
 from ..data.cache import loader_workers, cache_workers
 from ..models import build_backbone
 from ..tasks import SegmentationTask, seg_metrics
+from ..transfer import apply_transfer
 from .learner import Learner, evaluate, PlateauStop
 
 # %% auto #0
@@ -85,7 +86,6 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     model = build_backbone(cfg.model.backbone, num_classes=train_ds.num_classes, **cfg.model.options)
     report, extra = setup(model, cfg) if setup is not None else (None, [])
     if cfg.transfer:      # fine-tuning comes after transfer in the data flow; imported here so `train` loads without it
-        from sslseg.transfer import apply_transfer
         rep = apply_transfer(model, cfg.transfer, verbose=_is_main())
         report, extra = {**(report or {}), **rep.to_dict()}, list(extra) + list(rep.callbacks)
     cbs, fit_sub = list(cbs) + list(extra), train_sub

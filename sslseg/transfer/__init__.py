@@ -2,5 +2,4 @@
 from .load import *
 from .freeze import *
 from .reinit import *
-from .probes import *
 from .widgets import *

@@ -8,7 +8,7 @@ import re
 import torch
 from torch import nn
 from ..core import SSLSegError
-from ..train.learner import Callback
+from ..callback import Callback
 from .load import TransferSpec, TransferReport, unit_map, parse_units, unit_modules, reset_units, transfer_step, _raw
 
 # %% auto #0

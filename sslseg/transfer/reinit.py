@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 from ..core import SSLSegError
-from ..train.learner import Callback
+from ..callback import Callback
 from .load import TransferSpec, TransferReport, read_source, parse_units, unit_modules, unit_map, transfer_step, _raw
 
 # %% auto #0
