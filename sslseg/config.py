@@ -10,12 +10,11 @@ from pathlib import Path
 from .core import SSLSegError, Registry, REGISTRIES, atomic_write
 
 # %% auto #0
-__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'RECIPES', 'SHORTCUTS', 'TRAIN_SHORTCUTS',
-           'PRETRAIN_SHORTCUTS', 'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig',
-           'TrainConfig', 'PretrainConfig', 'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig',
-           'to_dict', 'from_dict', 'nest', 'deep_merge', 'override', 'read_yaml', 'load_config', 'save_config',
-           'apply_recipe', 'shortcut_field', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags',
-           'config_parser', 'build_config']
+__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'RECIPES', 'SHORTCUTS', 'DataConfig', 'ModelConfig',
+           'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig', 'FinetuneConfig',
+           'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'to_dict', 'from_dict', 'nest', 'deep_merge',
+           'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe', 'shortcut_field', 'with_shortcuts',
+           'lr_at', 'parse_opts', 'add_config_flags', 'config_parser', 'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
 SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)   # the one place of SyntheticScenes' defaults (sslseg.data reads it too)
@@ -27,7 +26,7 @@ _HW = dict(nargs=2, type=int, metavar=('H', 'W'))
 class DataConfig:
     "Which images, at what size, how many of them labeled."
     name: str = field(default='synthetic', metadata=_choices('dataset'))   # dataset: synthetic (built in), camvid, cityscapes, voc, folder
-    root: str | None = None           # dataset root (not needed for synthetic; camvid: $SSLSEG_CAMVID when unset)
+    root: str | None = None           # dataset root (not needed for synthetic)
     size: list | None = field(default=None, metadata=_HW)   # resize to H W; None: 120 160 for synthetic, the files' own size otherwise
     labeled_fraction: str = '1'       # share of the labeled train images: 1, 1/2, 0.25, ...
     subset_seed: int | None = None    # seed of the labeled subset (None: the run seed); nested across fractions
@@ -446,8 +445,6 @@ def with_shortcuts(cfg, *_, **kw):
         elif isinstance(v, Path): v = str(v)
         ups[path] = v
     return override(cfg, ups) if ups else cfg
-
-TRAIN_SHORTCUTS = PRETRAIN_SHORTCUTS = SHORTCUTS     # transitional names (to be removed)
 
 # %% ../nbs/01_config.ipynb #6eaf4e52
 def lr_at(s: ScheduleConfig, base: float, step: int, total_steps: int, epoch: int = 0, total_epochs: int = 1, drops: int = 0) -> float:

@@ -32,9 +32,10 @@ class LabeledSubset(torch.utils.data.Subset):
     def __repr__(self): return f"LabeledSubset({len(self)} of {self.dataset!r})"
 
 def _fraction(f) -> float:
+    given = f
     try: f = float(Fraction(str(f)))
     except (ValueError, ZeroDivisionError): f = -1.
-    if not 0 < f <= 1: raise SSLSegError(f"labeled fraction must be in (0, 1], got {f!r}", None, "pass e.g. 1, 0.5, 1/4 or 0.125")
+    if not 0 < f <= 1: raise SSLSegError(f"labeled fraction must be in (0, 1], got {given!r}", None, "pass e.g. --labeled-fraction 1/4 (or 1, 0.5, 0.125)")
     return f
 
 def labeled_subset(ds, fraction=1.0, seed: int = 0) -> LabeledSubset:

@@ -2,123 +2,59 @@
 
 # %% ../../nbs/run/05_cli_tune.ipynb #8fce4f33
 from __future__ import annotations
-import argparse, json
 from pathlib import Path
-from ..core import SSLSegError, camvid_root
-from ..tune.mixmatch import mixmatch_tune, TUNE_METHODS, MM_SIDES
-from ..tune.knowledge import cluster_teacher, train_student, finetune, knowledge_transfer
+from ..core import SSLSegError
+from ..config import TuneConfig, KTConfig, config_parser, build_config, override, save_config
+from ..tune.mixmatch import tune_config, mixmatch_tune, finetune
+from ..tune.knowledge import kt_config, cluster_teacher, train_student, knowledge_transfer
 
 # %% auto #0
-__all__ = ['DATA', 'tune_parser', 'cli_tune', 'kt_parser', 'cli_kt']
+__all__ = ['tune_parser', 'cli_tune', 'kt_parser', 'cli_kt']
 
 # %% ../../nbs/run/05_cli_tune.ipynb #32b42446
-DATA = ('synthetic', 'camvid', 'cityscapes', 'voc')
-
-def _common(p: argparse.ArgumentParser):
-    p.add_argument('--data', default='synthetic', choices=DATA)
-    p.add_argument('--root', default=None, help='dataset root (camvid: default $SSLSEG_CAMVID)')
-    p.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), default=None, help='resize images to H W')
-    p.add_argument('--n', type=int, default=None, help='synthetic: number of train images')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--device', default=None)
-    p.add_argument('--quiet', action='store_true', help='no progress bars')
-
-def _ft_args(p: argparse.ArgumentParser, default_epochs):
-    p.add_argument('--labeled-fraction', default='1', help='fraction of the labelled train images (M&M tuning and fine-tuning), e.g. 1/4')
-    p.add_argument('--finetune-epochs', type=int, default=default_epochs, help='fine-tuning epochs (segmentation, val mIoU)')
-    p.add_argument('--ft-batch-size', type=int, default=8)
-
-def _root(a): return a.root or (camvid_root() if a.data == 'camvid' else None)
-
-def _fraction(s: str):
-    if '/' in s: return s
-    try: return float(s)
-    except ValueError: raise SSLSegError(f"bad labelled fraction {s!r}", None, "write e.g. 1, 0.25 or 1/4") from None
-
-def tune_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='sslseg tune', description="Mix-and-Match (Zhan et al.) or random-triplets tuning of a checkpoint on the labelled "
-                                "target set; writes OUT/last.pt (a pretext-format checkpoint), OUT/encoder.pt, OUT/summary.json. "
-                                "--method knowledge runs `sslseg kt all` with the remaining options.")
-    p.add_argument('--method', required=True, choices=list(TUNE_METHODS) + ['knowledge'])
-    p.add_argument('--init', default=None, metavar='CKPT', help='checkpoint to tune (default: random initialisation)')
-    p.add_argument('--backbone', default='erfnet', help='backbone when there is no --init')
-    p.add_argument('--out', required=True)
-    p.add_argument('--steps', type=int, default=8000, help='iterations (paper 8000; lr drops x0.1 at --drop-at of them)')
-    p.add_argument('--lr', type=float, default=0.01)
-    p.add_argument('--drop-at', type=float, default=0.75)
-    p.add_argument('--images-per-batch', type=int, default=10, help='images per graph: 10/20/40 = 100/200/400 nodes (Fig. 5)')
-    p.add_argument('--patches-per-image', type=int, default=10)
-    p.add_argument('--sides', type=int, nargs=2, default=list(MM_SIDES), metavar=('MIN', 'MAX'), help='patch side range (scaled down for small images)')
-    p.add_argument('--patch-size', type=int, default=128)
-    p.add_argument('--bg-class', type=int, default=None, help='background class id (about 10%% of the patches); none for CamVid')
-    p.add_argument('--alpha', type=float, default=2.1, help='triplet margin (eq. 1)')
-    p.add_argument('--layer', default=None, help='feature layer (default: encoder output = pool5 / ERFNet layer16)')
-    p.add_argument('--grid', type=int, default=2, help='features max-pooled to GRID x GRID')
-    _common(p); _ft_args(p, 0)
-    return p
+def tune_parser():
+    return config_parser(TuneConfig, 'sslseg tune', "Mix-and-Match (Zhan et al.) or random-triplets tuning of a checkpoint on the labelled target set; "
+                         "writes OUT/config.yaml, OUT/last.pt (a pretext-format checkpoint), OUT/encoder.pt, OUT/summary.json, and OUT/finetune "
+                         "with --finetune-epochs N. --method knowledge runs `sslseg kt all` with the remaining options.")
 
 def cli_tune(argv=None) -> int:
     "`sslseg tune`: Mix-and-Match / random-triplets tuning (optionally followed by fine-tuning), or the knowledge-transfer chain."
     argv = list(argv or [])
-    if 'knowledge' in argv and argv[argv.index('knowledge') - 1] == '--method':
+    if 'knowledge' in argv and argv.index('knowledge') > 0 and argv[argv.index('knowledge') - 1] == '--method':
         i = argv.index('knowledge'); return cli_kt(['all'] + argv[:i - 1] + argv[i + 1:])
-    a = tune_parser().parse_args(argv)
-    root, frac = _root(a), _fraction(a.labeled_fraction)
-    r = mixmatch_tune(a.init, a.method, a.out, a.data, root, a.steps, a.images_per_batch, frac, a.size, a.lr, a.drop_at, a.seed, a.n,
-                      a.backbone, a.device, not a.quiet, per_image=a.patches_per_image, sides=tuple(a.sides), patch_size=a.patch_size,
-                      bg_class=a.bg_class, alpha=a.alpha, layer=a.layer, grid=a.grid)
-    print(f"{a.method}: {r['steps']} steps, {r['images_per_batch']} images/graph, {r['patch_size']} px patches; triplet acc {r['final_triplet_acc']:.3f}; "
+    cfg = tune_config(build_config(TuneConfig, tune_parser().parse_args(argv)))
+    r = mixmatch_tune(cfg)
+    print(f"{cfg.method}: {r['steps']} steps, {r['images_per_batch']} images/graph, {r['patch_size']} px patches; triplet acc {r['final_triplet_acc']:.3f}; "
           f"same/other-class distance {r['distances_before']['same']:.3f}/{r['distances_before']['other']:.3f} -> "
-          f"{r['distances_after']['same']:.3f}/{r['distances_after']['other']:.3f} ({r['time_s']:.0f} s) -> {a.out}/last.pt")
-    if a.finetune_epochs:
-        f = finetune(r['checkpoint'], Path(a.out) / 'finetune', a.data, root, frac, a.finetune_epochs, a.ft_batch_size, a.size, a.seed,
-                     device=a.device, progress=not a.quiet)
-        print(f"fine-tuned: val mIoU {f['miou']:.4f} -> {a.out}/finetune/metrics.json")
+          f"{r['distances_after']['same']:.3f}/{r['distances_after']['other']:.3f} ({r['time_s']:.0f} s) -> {cfg.run.out}/last.pt")
+    if 'finetune' in r: print(f"fine-tuned: val mIoU {r['finetune']['miou']:.4f} -> {cfg.run.out}/finetune/metrics.json")
     return 0
 
 # %% ../../nbs/run/05_cli_tune.ipynb #74b4382a
-def kt_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='sslseg kt', description="Knowledge transfer (Noroozi et al.): teacher -> k-means pseudo-labels -> student -> fine-tuning.")
-    p.add_argument('step', choices=['cluster', 'student', 'finetune', 'all'])
-    p.add_argument('--out', required=True)
-    p.add_argument('--teacher', default=None, help="sslseg checkpoint of any backbone, or a control: 'random', 'hog'")
-    p.add_argument('--teacher-arch', default='erfnet', help="backbone of the 'random' control")
-    p.add_argument('--k', type=int, default=2000, help='clusters (paper 2000)')
-    p.add_argument('--layer', default=None, help='teacher feature layer (default block4 = conv4 for staged FCNs, layer16 for ERFNet)')
-    p.add_argument('--grid', type=int, default=4, help='max-pool the features to GRID x GRID (paper: 5 AlexNet, 4 VGG16)')
-    p.add_argument('--clusters', default=None, help='student: folder with the pseudo-labels (of `kt cluster`)')
-    p.add_argument('--student', default='erfnet', help='student backbone')
-    g = p.add_mutually_exclusive_group()
-    g.add_argument('--steps', type=int, default=None, help='student steps'); g.add_argument('--epochs', type=int, default=None, help='student epochs')
-    p.add_argument('--batch-size', type=int, default=16)
-    p.add_argument('--init', default=None, help='finetune: checkpoint whose encoder initialises the segmentation model')
-    _common(p); _ft_args(p, 10)
-    return p
-
-def _need(a, *names):
-    miss = [n for n in names if getattr(a, n) is None]
-    if miss: raise SSLSegError(f"`sslseg kt {a.step}` needs --{miss[0].replace('_', '-')}", None, f"pass --{miss[0].replace('_', '-')} ...")
+def kt_parser():
+    return config_parser(KTConfig, 'sslseg kt', "Knowledge transfer (Noroozi et al.): teacher -> k-means pseudo-labels -> student -> fine-tuning. "
+                         "`all` writes OUT/config.yaml (the whole chain); a single step writes OUT/kt_config.yaml beside its own outputs.")
 
 def cli_kt(argv=None) -> int:
     "`sslseg kt cluster|student|finetune|all`: the knowledge-transfer chain or one of its steps."
     a = kt_parser().parse_args(argv)
-    root, prog = _root(a), not a.quiet
-    if a.step in ('student', 'all') and a.steps is None and a.epochs is None: a.epochs = 10
-    if a.step == 'cluster':
-        _need(a, 'teacher')
-        c = cluster_teacher(a.teacher, a.out, a.data, root, a.size, a.n, a.k, a.layer, a.grid, a.seed, a.teacher_arch, device=a.device)
-        print(f"{len(c['labels'])} images -> {a.k} clusters (largest {max(c['sizes'])}, empty {c['sizes'].count(0)}); teacher {c['identity']['teacher']['kind']} -> {a.out}/clusters.npz")
-    elif a.step == 'student':
-        _need(a, 'clusters')
-        s = train_student(a.clusters, a.out, a.student, a.steps, a.epochs, a.batch_size, device=a.device, progress=prog)
-        print(f"student {a.student}: cluster accuracy {s['final_metric']:.3f}, loss {s['final_loss']:.3f} -> {s['checkpoint']}")
-    elif a.step == 'finetune':
-        _need(a, 'init')
-        f = finetune(a.init, a.out, a.data, root, _fraction(a.labeled_fraction), a.finetune_epochs, a.ft_batch_size, a.size, a.seed, device=a.device, progress=prog)
-        print(f"val mIoU {f['miou']:.4f} -> {a.out}/metrics.json")
+    if a.steps is not None and a.epochs is not None: raise SSLSegError("give at most one of --steps and --epochs for the student", None, "pass --epochs 10 (or --steps N)")
+    steps, a.steps = a.steps, None
+    cfg = build_config(KTConfig, a)
+    if steps is not None: cfg = override(cfg, {'run.steps': steps, 'run.epochs': None})
+    cfg = kt_config(cfg)
+    out = Path(cfg.run.out)
+    if cfg.step != 'all': save_config(cfg, out / 'kt_config.yaml')
+    if cfg.step == 'cluster':
+        c = cluster_teacher(cfg)
+        print(f"{len(c['labels'])} images -> {cfg.cluster.k} clusters (largest {max(c['sizes'])}, empty {c['sizes'].count(0)}); teacher {c['identity']['teacher']['kind']} -> {out}/clusters.npz")
+    elif cfg.step == 'student':
+        s = train_student(cfg)
+        print(f"student {cfg.model.backbone}: cluster accuracy {s['final_metric']:.3f}, loss {s['final_loss']:.3f} -> {s['checkpoint']}")
+    elif cfg.step == 'finetune':
+        f = finetune(cfg.init, cfg.finetune.train_config(cfg.data, cfg.run, out))
+        print(f"val mIoU {f['miou']:.4f} -> {out}/metrics.json")
     else:
-        _need(a, 'teacher')
-        r = knowledge_transfer(a.teacher, a.out, a.data, root, a.size, a.n, a.k, a.layer, a.grid, a.teacher_arch, a.student, a.steps, a.epochs,
-                               a.batch_size, _fraction(a.labeled_fraction), a.finetune_epochs, seed=a.seed, device=a.device, progress=prog)
-        print(f"teacher {r['teacher']['kind']} -> {a.k} clusters -> {a.student} (cluster acc {r['student_final_acc']:.3f}) -> val mIoU {r['miou']:.4f} -> {a.out}/kt.json")
+        r = knowledge_transfer(cfg)
+        print(f"teacher {r['teacher']['kind']} -> {cfg.cluster.k} clusters -> {cfg.model.backbone} (cluster acc {r['student_final_acc']:.3f}) -> val mIoU {r['miou']:.4f} -> {out}/kt.json")
     return 0

@@ -14,13 +14,13 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 from ..core import SSLSegError, default_device, atomic_write, load_checkpoint, save_checkpoint
 from ..callback import Callback
-from ..config import OptimConfig, ScheduleConfig, RunConfig, lr_at
+from ..config import OptimConfig, ScheduleConfig, RunConfig, SHORTCUTS, lr_at
 from ..tasks import Task
 from ..models.fast import fast_adam, amp_dtype, autocast, prepare_train, to_channels_last, to_float, map_tensors, FastInference
 _all_ = ['Callback']   # still importable from sslseg.train(.learner); modules inside sslseg import it from sslseg.callback
 
 # %% auto #0
-__all__ = ['SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'to_device', 'make_optimizer',
+__all__ = ['LEARNER_SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'to_device', 'make_optimizer',
            'Learner', 'LRSchedule', 'BestTracker', 'Checkpointer', 'CSVLogger', 'ProgressBar', 'PlateauStop',
            'evaluate', 'Callback']
 
@@ -98,15 +98,17 @@ def make_optimizer(params, o: OptimConfig) -> torch.optim.Optimizer:
     return fast_adam(params, o.lr, betas=tuple(o.betas), eps=1e-8, weight_decay=o.weight_decay)   # fused kernel where torch has one
 
 # %% ../../nbs/train/00_learner.ipynb #bfd1a45e
-SHORTCUTS = {'lr': 'optim', 'weight_decay': 'optim', 'grad_clip': 'optim', 'epochs': 'run', 'steps': 'run', 'max_steps': 'run', 'out': 'run',
-             'seed': 'run', 'device': 'run', 'amp': 'run', 'resume': 'run', 'progress': 'run', 'batch_size': 'run'}
+LEARNER_SHORTCUTS = ('lr', 'weight_decay', 'grad_clip', 'epochs', 'steps', 'max_steps', 'out', 'seed', 'device', 'amp', 'resume', 'progress', 'batch_size')
 
 def _configs(optim, schedule, run, kw) -> tuple:
+    "The Learner's optim, schedule and run configs, with keyword shortcuts (names of sslseg.config.SHORTCUTS) applied."
     import dataclasses
     cf = dict(optim=optim or OptimConfig(), schedule=schedule or ScheduleConfig(), run=run or RunConfig(out=None))
-    bad = [k for k in kw if k not in SHORTCUTS]
-    if bad: raise TypeError(f"Learner got unexpected keyword(s) {bad}; shortcuts are {list(SHORTCUTS)}")
-    for k, v in kw.items(): cf[SHORTCUTS[k]] = dataclasses.replace(cf[SHORTCUTS[k]], **{'steps' if k == 'max_steps' else k: v})
+    bad = [k for k in kw if k not in LEARNER_SHORTCUTS]
+    if bad: raise TypeError(f"Learner got unexpected keyword(s) {bad}; shortcuts are {list(LEARNER_SHORTCUTS)}")
+    for k, v in kw.items():
+        section, name = SHORTCUTS[k].split('.')
+        cf[section] = dataclasses.replace(cf[section], **{name: v})
     return cf['optim'], cf['schedule'], cf['run']
 
 class Learner:

@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, seed_everything, atomic_json, default_device
 from ..data.cache import loader_workers
-from ..config import PretrainConfig, PRETRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
+from ..config import PretrainConfig, shortcut_field, with_shortcuts, to_dict, save_config
 from ..tasks import TASKS, Task
 from ..callback import Callback
 from .learner import Learner
@@ -19,7 +19,8 @@ from ..models import build_backbone
 from .. import data as D
 
 # %% auto #0
-__all__ = ['PRETRAIN_DATA', 'task_options', 'make_task', 'pretext_dataset', 'Snapshots', 'pretrain_config', 'pretrain']
+__all__ = ['PRETRAIN_DATA', 'task_options', 'make_task', 'pretext_dataset', 'Snapshots', 'module_prefix', 'pretrain_config',
+           'pretrain']
 
 # %% ../../nbs/train/01_pretrain.ipynb #c0820268
 def task_options(cls) -> dict:
@@ -66,7 +67,7 @@ class Snapshots(Callback):
             self.learn.save(self.path(self.learn.step)); self.saved.append(self.learn.step)
 
 # %% ../../nbs/train/01_pretrain.ipynb #2f7ca3e2
-def _module_prefix(model: nn.Module, sub: nn.Module) -> str:
+def module_prefix(model: nn.Module, sub: nn.Module) -> str:
     "State-dict prefix of submodule `sub` in `model` ('' if it is the model)."
     for name, m in model.named_modules():
         if m is sub: return f"{name}." if name else ''
@@ -75,14 +76,14 @@ def _module_prefix(model: nn.Module, sub: nn.Module) -> str:
 def pretrain_config(cfg: PretrainConfig | None = None, task=None, **kw) -> tuple[PretrainConfig, dict]:
     "The config of a pretext run from `cfg` and keyword shortcuts; other keywords are returned as task options."
     cfg = cfg or PretrainConfig()
-    short = {k: v for k, v in kw.items() if k in PRETRAIN_SHORTCUTS}
+    short = {k: v for k, v in kw.items() if shortcut_field(PretrainConfig, k)}
     if 'epochs' in short and 'steps' not in short: short['steps'] = None
     if 'steps' in short and 'epochs' not in short: short['epochs'] = None
-    cfg = with_shortcuts(cfg, PRETRAIN_SHORTCUTS, **short)
-    if isinstance(task, str): cfg = with_shortcuts(cfg, {'task': 'task'}, task=task)
+    cfg = with_shortcuts(cfg, **short)
+    if isinstance(task, str): cfg = with_shortcuts(cfg, task=task)
     if (cfg.run.steps is None) == (cfg.run.epochs is None):
         raise SSLSegError("give exactly one of steps and epochs", None, "e.g. --steps 1000 or --epochs 10")
-    return cfg.validate(), {k: v for k, v in kw.items() if k not in PRETRAIN_SHORTCUTS}
+    return cfg.validate(), {k: v for k, v in kw.items() if not shortcut_field(PretrainConfig, k)}
 
 def pretrain(task=None, cfg: PretrainConfig | None = None, backbone: nn.Module | None = None, **kw) -> dict:
     "Pretrain a backbone on pretext `task` (name or `Task`); checkpoints, snapshots, log and config in `cfg.run.out`."
@@ -106,7 +107,7 @@ def pretrain(task=None, cfg: PretrainConfig | None = None, backbone: nn.Module |
         raise SSLSegError(f"snapshot step {snaps.steps[-1]} is after the last training step {total}", None, "choose snapshot steps <= the run's total steps")
     out = Path(r.out)
     resolved = dict(to_dict(cfg), task=task.name, task_options=task.config())
-    meta = dict(backbone=dict(bb.config), backbone_prefix=_module_prefix(model, bb), pretrain=resolved, config=resolved)
+    meta = dict(backbone=dict(bb.config), backbone_prefix=module_prefix(model, bb), pretrain=resolved, config=resolved)
     learn = Learner(model, task, dl, optim=cfg.optim, schedule=cfg.schedule, run=r, cbs=[snaps], meta=meta)
     if learn.is_main: save_config(cfg, out / 'config.yaml')
     t0 = time.perf_counter(); hist = learn.fit(); dt = time.perf_counter() - t0

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
-from ..config import TrainConfig, TRAIN_SHORTCUTS, with_shortcuts, to_dict, save_config
+from ..config import TrainConfig, with_shortcuts, to_dict, save_config
 from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize, cache_dataset
 from ..data.cache import loader_workers, cache_workers
 from ..models import build_backbone
@@ -45,7 +45,7 @@ def prediction_figure(model, ds, idxs=range(4), device=None, normalized: bool = 
 # %% ../../nbs/train/02_segment.ipynb #e8bf1cd6
 def train_config(cfg: TrainConfig | None = None, init=None, **kw) -> TrainConfig:
     "The resolved, validated config of a segmentation run from `cfg` and keyword shortcuts (`init=CKPT`: transfer every layer it holds)."
-    cfg = with_shortcuts(cfg or TrainConfig(), TRAIN_SHORTCUTS, **kw)
+    cfg = with_shortcuts(cfg or TrainConfig(), **kw)
     if init is not None: cfg.transfer = {**(cfg.transfer or {}), 'init': str(init)}
     cfg.data = cfg.data.resolved()
     return cfg.validate()
@@ -85,7 +85,7 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     task = SegmentationTask(train_ds.num_classes, train_ds.ignore_index, w, list(train_ds.classes))
     model = build_backbone(cfg.model.backbone, num_classes=train_ds.num_classes, **cfg.model.options)
     report, extra = setup(model, cfg) if setup is not None else (None, [])
-    if cfg.transfer:      # fine-tuning comes after transfer in the data flow; imported here so `train` loads without it
+    if cfg.transfer:      # fine-tuning comes after transfer in the data flow
         rep = apply_transfer(model, cfg.transfer, verbose=_is_main())
         report, extra = {**(report or {}), **rep.to_dict()}, list(extra) + list(rep.callbacks)
     cbs, fit_sub = list(cbs) + list(extra), train_sub

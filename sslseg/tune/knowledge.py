@@ -2,22 +2,24 @@
 
 # %% ../../nbs/tune/01_knowledge.ipynb #781002fd
 from __future__ import annotations
-import hashlib, json, time
+import dataclasses, hashlib, json, time
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, default_device, atomic_json, atomic_write
+from ..config import KTConfig, PretrainConfig, DataConfig, with_shortcuts, save_config
 from ..models.backbones import build_backbone
 from ..tasks.base import images_of
 from ..tasks.cluster import ClusterTask, kmeans_labels
 from ..train.pretrain import pretext_dataset, pretrain
-from .mixmatch import backbone_from, export_encoder
+from ..analysis.clusters import cluster_views
+from .mixmatch import backbone_from, finetune
 
 # %% auto #0
-__all__ = ['CONTROLS', 'file_sha256', 'teacher_identity', 'default_layer', 'load_teacher', 'teacher_features', 'load_clusters',
-           'cluster_teacher', 'train_student', 'finetune', 'knowledge_transfer']
+__all__ = ['CONTROLS', 'file_sha256', 'teacher_identity', 'default_layer', 'load_teacher', 'teacher_features', 'kt_config',
+           'load_clusters', 'cluster_teacher', 'train_student', 'knowledge_transfer']
 
 # %% ../../nbs/tune/01_knowledge.ipynb #c4ad27d0
 CONTROLS = ('random', 'hog')
@@ -60,46 +62,54 @@ def teacher_features(net, dataset, layer=None, grid: int = 4, batch_size: int = 
     return np.concatenate(out)
 
 # %% ../../nbs/tune/01_knowledge.ipynb #fc3bfd8a
-def _identity(teacher, arch, seed, layer, grid, k, data, root, size, n) -> dict:
-    return dict(teacher=teacher_identity(teacher, arch, seed), layer=layer, grid=grid, k=k, data=data,
-                root=None if root is None else str(root), size=None if size is None else list(size), n=n, seed=seed)
+def kt_config(cfg: KTConfig | None = None, step: str | None = None, **kw) -> KTConfig:
+    "The validated `KTConfig` of `step` (cluster, student, finetune, all) from `cfg` and keyword shortcuts (teacher=, out=, k=, size=, n= ...)."
+    cfg = with_shortcuts(cfg or KTConfig(), **kw)
+    if step: cfg = dataclasses.replace(cfg, step=step)
+    cfg = dataclasses.replace(cfg, data=cfg.data.resolved())
+    if cfg.run.steps is not None and cfg.run.epochs is not None and 'epochs' not in kw:    # steps given: they replace the default epochs
+        cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, epochs=None))
+    return cfg.validate()
+
+def _identity(cfg: KTConfig) -> dict:
+    c, d = cfg.cluster, cfg.data
+    return dict(teacher=teacher_identity(c.teacher, c.arch, cfg.run.seed), layer=c.layer, grid=c.grid, k=c.k, data=d.name,
+                root=None if d.root is None else str(d.root), size=None if d.size is None else list(d.size), n=d.n_train, seed=cfg.run.seed)
 
 def load_clusters(out) -> dict:
     "The pseudo-labels of `out` (clusters.json contents + 'labels', 'centres' arrays)."
     out = Path(out)
     if not (out / 'clusters.json').is_file() or not (out / 'clusters.npz').is_file():
-        raise SSLSegError("no pseudo-labels in the folder", out, "run the cluster step first (sslseg kt cluster --teacher ... --out DIR)")
+        raise SSLSegError("no pseudo-labels in the folder", out, "run the cluster step first: sslseg kt cluster --teacher random --out DIR")
     info = json.loads((out / 'clusters.json').read_text())
     z = np.load(out / 'clusters.npz')
     return dict(info, labels=z['labels'], centres=z['centres'])
 
-def cluster_teacher(teacher: str, out, data: str = 'synthetic', root=None, size=None, n: int | None = None, k: int = 2000, layer=None,
-                    grid: int = 4, seed: int = 0, arch: str = 'erfnet', minibatch_above: int = 20000, views: int = 6, batch_size: int = 32,
-                    device=None) -> dict:
-    "Teacher features → k-means pseudo-labels of the `data` images, saved once in `out` with the teacher's identity; returns load_clusters(out)."
-    out = Path(out)
-    ident = _identity(teacher, arch, seed, layer, grid, k, data, root, size, n)
+def cluster_teacher(cfg: KTConfig | None = None, **kw) -> dict:
+    "Teacher features -> k-means pseudo-labels of the images, saved once in `cfg.run.out` with the teacher's identity (see `kt_config`); returns load_clusters(out)."
+    cfg = kt_config(cfg, 'cluster', **kw)
+    c, d, r = cfg.cluster, cfg.data, cfg.run
+    out, ident = Path(r.out), _identity(cfg)
     if (out / 'clusters.json').is_file():
         old = json.loads((out / 'clusters.json').read_text())
         if old.get('identity') == ident: return load_clusters(out)
         raise SSLSegError("the folder holds pseudo-labels of another teacher or setting", out / 'clusters.json',
                           "pass a new --out, or the same teacher/layer/grid/k/data as before to reuse them")
     t0 = time.perf_counter()
-    ds = pretext_dataset(data, root, size, n=n, seed=seed)
-    net = load_teacher(teacher, arch, seed)
-    feats = teacher_features(net, ds, layer, grid, batch_size, device)
-    labels, km = kmeans_labels(feats, k, seed, minibatch_above)
+    ds = pretext_dataset(d.name, d.root, d.size, n=d.n_train, seed=r.seed)
+    net = load_teacher(c.teacher, c.arch, r.seed)
+    feats = teacher_features(net, ds, c.layer, c.grid, c.batch_size, r.device)
+    labels, km = kmeans_labels(feats, c.k, r.seed, c.minibatch_above)
     out.mkdir(parents=True, exist_ok=True)
     centres = km.cluster_centers_.astype(np.float32)
     atomic_write(out / 'clusters.npz', lambda p: np.savez(open(p, 'wb'), labels=labels, centres=centres))
-    sizes = np.bincount(labels, minlength=k)
-    info = dict(identity=ident, n_images=len(ds), feature_dim=int(feats.shape[1]), layer_used=None if net is None else (layer or default_layer(net)),
+    sizes = np.bincount(labels, minlength=c.k)
+    info = dict(identity=ident, n_images=len(ds), feature_dim=int(feats.shape[1]), layer_used=None if net is None else (c.layer or default_layer(net)),
                 sizes=sizes.tolist(), inertia=float(km.inertia_), time_s=round(time.perf_counter() - t0, 1))
-    if views:
-        import matplotlib; import matplotlib.pyplot as plt
-        from sslseg.analysis.clusters import cluster_views
-        fig, _ = cluster_views(ds, feats, centres, clusters=[int(c) for c in np.argsort(-sizes)[:views]], n=6, out=out / 'cluster_views',
-                               normalized=False, title=f"images nearest the centres of the {views} largest clusters")
+    if c.views:
+        import matplotlib.pyplot as plt
+        fig, _ = cluster_views(ds, feats, centres, clusters=[int(i) for i in np.argsort(-sizes)[:c.views]], n=6, out=out / 'cluster_views',
+                               normalized=False, title=f"images nearest the centres of the {c.views} largest clusters")
         plt.close(fig); info['views'] = str(out / 'cluster_views.png')
     atomic_json(info, out / 'clusters.json')
     return load_clusters(out)
@@ -113,38 +123,28 @@ def _cluster_task(info: dict, **kw) -> ClusterTask:
     task.labels = np.asarray(info['labels'])
     return task
 
-def train_student(clusters, out, student: str = 'erfnet', steps: int | None = None, epochs: int | None = None, batch_size: int = 16,
-                  lr: float = 5e-4, device=None, progress: bool = True, **task_kw) -> dict:
-    "Train backbone `student` to classify the pseudo-labels saved in folder `clusters`; returns pretrain's summary (checkpoint in `out`)."
-    info = load_clusters(clusters); i = info['identity']
-    if Path(out, 'summary.json').is_file(): raise SSLSegError("the output folder already holds a student run", out, "pass a new --out")
-    return pretrain(_cluster_task(info, **task_kw), backbone=student, data=i['data'], root=i['root'], steps=steps, epochs=epochs,
-                    batch_size=batch_size, size=i['size'], out=out, seed=i['seed'], lr=lr, device=device, n=i['n'], progress=progress)
+def train_student(cfg: KTConfig | None = None, **kw) -> dict:
+    "Train the student (`cfg.model`, `cfg.run`) to classify the pseudo-labels in folder `cfg.clusters` (see `kt_config`); returns pretrain's summary (checkpoint in `cfg.run.out`)."
+    cfg = kt_config(cfg, 'student', **kw)
+    info = load_clusters(cfg.clusters); i = info['identity']
+    if Path(cfg.run.out, 'summary.json').is_file(): raise SSLSegError("the output folder already holds a student run", cfg.run.out, "pass a new --out")
+    data = DataConfig(name=i['data'], root=i['root'], size=i['size'], n_train=i['n'], workers=cfg.data.workers)   # the clustered images
+    pc = PretrainConfig(task='cluster', data=data, model=cfg.model, optim=cfg.optim, schedule=cfg.schedule,
+                        run=dataclasses.replace(cfg.run, seed=i['seed']))
+    return pretrain(_cluster_task(info, **cfg.task_options), cfg=pc)
 
 # %% ../../nbs/tune/01_knowledge.ipynb #21e146b8
-def finetune(checkpoint, out, data: str = 'synthetic', root=None, labeled_fraction=1.0, epochs: int = 10, batch_size: int = 8,
-             size=None, seed: int = 0, lr: float = 5e-4, device=None, progress: bool = True, **kw) -> dict:
-    "Fine-tune a segmentation model initialised with the encoder of `checkpoint`; returns train_segmentation's metrics (val mIoU)."
-    from sslseg.train.segment import train_segmentation
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    enc = export_encoder(checkpoint, out / 'init_encoder.pt')
-    arch = torch.load(enc, weights_only=True)['meta']['model']['arch']
-    return train_segmentation(data=data, root=root, out=out, labeled_fraction=labeled_fraction, epochs=epochs, batch_size=batch_size,
-                              size=size, seed=seed, lr=lr, backbone=arch, init=enc,
-                              device=device, progress=progress, **kw)
-
-def knowledge_transfer(teacher: str, out, data: str = 'synthetic', root=None, size=None, n: int | None = None, k: int = 2000, layer=None,
-                       grid: int = 4, arch: str = 'erfnet', student: str = 'erfnet', student_steps: int | None = None,
-                       student_epochs: int | None = None, batch_size: int = 16, labeled_fraction=1.0, ft_epochs: int = 10,
-                       ft_size=None, seed: int = 0, device=None, progress: bool = True, ft_kw: dict | None = None) -> dict:
-    "Teacher → k-means pseudo-labels → student → fine-tuning, in `out`/{clusters,student,finetune}; writes out/kt.json."
-    out = Path(out)
+def knowledge_transfer(cfg: KTConfig | None = None, **kw) -> dict:
+    "Teacher -> k-means pseudo-labels -> student -> fine-tuning in `cfg.run.out`/{clusters,student,finetune} (see `kt_config`); writes config.yaml and kt.json."
+    cfg = kt_config(cfg, 'all', **kw)
+    out = Path(cfg.run.out)
     if (out / 'kt.json').is_file(): raise SSLSegError("the folder already holds a knowledge-transfer run", out, "pass a new --out")
-    c = cluster_teacher(teacher, out / 'clusters', data, root, size, n, k, layer, grid, seed, arch, device=device)
-    s = train_student(out / 'clusters', out / 'student', student, student_steps, student_epochs, batch_size, device=device, progress=progress)
-    f = finetune(s['checkpoint'], out / 'finetune', data, root, labeled_fraction, ft_epochs, size=ft_size or size, seed=seed, device=device,
-                 progress=progress, **(ft_kw or {}))
-    res = dict(teacher=c['identity']['teacher'], k=k, cluster_sizes=c['sizes'], student=student, student_final_acc=s['final_metric'],
-               student_checkpoint=s['checkpoint'], miou=f.get('miou'), finetune=str(out / 'finetune' / 'metrics.json'))
+    save_config(cfg, out / 'config.yaml')
+    c = cluster_teacher(cfg, out=out / 'clusters')
+    s = train_student(cfg, clusters=out / 'clusters', out=out / 'student')
+    f = finetune(s['checkpoint'], cfg.finetune.train_config(cfg.data, cfg.run, out / 'finetune'))
+    res = dict(teacher=c['identity']['teacher'], k=cfg.cluster.k, cluster_sizes=c['sizes'], student=cfg.model.backbone,
+               student_final_acc=s['final_metric'], student_checkpoint=s['checkpoint'], miou=f.get('miou'),
+               finetune=str(out / 'finetune' / 'metrics.json'))
     atomic_json(res, out / 'kt.json')
     return res

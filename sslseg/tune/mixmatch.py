@@ -2,7 +2,7 @@
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #46f70e43
 from __future__ import annotations
-import time
+import dataclasses, time
 from pathlib import Path
 import torch
 from torch import nn
@@ -11,17 +11,18 @@ from torch.utils.data import DataLoader
 from torchvision.ops import roi_align
 from ..core import SSLSegError, seed_everything, atomic_json, atomic_torch_save
 from ..tasks.base import Task, register_task
-from ..train.learner import Learner, Callback
-from ..train.pretrain import _module_prefix
+from ..train.learner import Learner
+from ..train.pretrain import module_prefix
+from ..train.segment import train_segmentation
 from ..models.backbones import build_backbone, backbone_from_config
 from ..data import get_dataset, labeled_subset
 from ..transfer.load import read_source, load_parts
-from ..config import OptimConfig, ScheduleConfig, RECIPES
+from ..config import TrainConfig, TuneConfig, TUNE_METHODS, with_shortcuts, to_dict, save_config
 
 # %% auto #0
-__all__ = ['MM_SIDES', 'MM_PATCH', 'STRATEGIES', 'TUNE_METHODS', 'input_scale', 'sample_patches', 'extract_patches',
-           'class_graph', 'random_triplets', 'class_components', 'draw_graph', 'triplet_distances', 'triplet_loss',
-           'PatchEmbedder', 'MixMatchTask', 'mm_schedule', 'pair_distances', 'backbone_from', 'export_encoder',
+__all__ = ['MM_SIDES', 'MM_PATCH', 'STRATEGIES', 'STRATEGY', 'input_scale', 'sample_patches', 'extract_patches', 'class_graph',
+           'random_triplets', 'class_components', 'draw_graph', 'triplet_distances', 'triplet_loss', 'PatchEmbedder',
+           'MixMatchTask', 'pair_distances', 'backbone_from', 'export_encoder', 'finetune', 'tune_config',
            'mixmatch_tune']
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #4d44fd86
@@ -183,11 +184,6 @@ class MixMatchTask(Task):
         return {'triplet_acc': (s['sat'] / c).item(), 'd_pos': (s['dp'] / c).item(), 'd_neg': (s['dn'] / c).item()}
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #3c6e3405
-def mm_schedule(lr: float = 0.01, drop_at: float = 0.75) -> tuple[OptimConfig, ScheduleConfig]:
-    "Zhan et al.'s M&M optimiser and schedule (the `zhan-mm` recipe of sslseg.config) with base rate `lr` and the drop at `drop_at`."
-    r = RECIPES['zhan-mm']
-    return (OptimConfig(**{**r['optim'], 'lr': lr}), ScheduleConfig(**{**r['schedule'], 'milestones': [drop_at]}))
-
 @torch.no_grad()
 def pair_distances(model: nn.Module, task: MixMatchTask, batch, seed: int = 0) -> dict:
     "Mean eq.-2 distance of same-class and of other-class patch pairs of `batch` (a fixed patch sample for `seed`)."
@@ -218,41 +214,53 @@ def export_encoder(checkpoint, path) -> Path:
     atomic_torch_save({'model': state, 'meta': meta}, path)
     return Path(path)
 
-TUNE_METHODS = {'mix-and-match': 'graph', 'random-triplets': 'random'}
+def finetune(checkpoint, cfg: TrainConfig | None = None, **kw) -> dict:
+    "Fine-tune a segmentation model initialised with the encoder of `checkpoint` (config `cfg` and keyword shortcuts, e.g. out=, epochs=); returns train_segmentation's metrics."
+    cfg = with_shortcuts(cfg or TrainConfig(), **kw)
+    out = Path(cfg.run.out); out.mkdir(parents=True, exist_ok=True)
+    enc = export_encoder(checkpoint, out / 'init_encoder.pt')
+    arch = torch.load(enc, weights_only=True)['meta']['model']['arch']
+    return train_segmentation(cfg, init=enc, backbone=arch)
 
-def mixmatch_tune(init=None, method: str = 'mix-and-match', out='runs/tune', data: str = 'synthetic', root=None, steps: int = 8000,
-                  images_per_batch: int = 10, labeled_fraction=1.0, size=None, lr: float = 0.01, drop_at: float = 0.75, seed: int = 0,
-                  n: int | None = None, backbone: str = 'erfnet', device=None, progress: bool = True, num_workers: int = 0, **task_kw) -> dict:
-    "Mix-and-Match (or random-triplets) tuning of `init` on the labelled `data` train split; writes last.pt, encoder.pt, log.csv, summary.json."
-    if method not in TUNE_METHODS: raise SSLSegError(f"unknown tuning method {method!r}", None, f"use one of {', '.join(TUNE_METHODS)}")
-    if steps < 1 or images_per_batch < 1: raise SSLSegError(f"steps and images per batch must be >= 1 (got {steps}, {images_per_batch})", None, "pass positive numbers")
-    out = Path(out)
+STRATEGY = dict(zip(TUNE_METHODS, ('graph', 'random')))    # tuning method -> MixMatchTask strategy
+
+def tune_config(cfg: TuneConfig | None = None, **kw) -> TuneConfig:
+    "The resolved, validated `TuneConfig` from `cfg` and keyword shortcuts (init=, out=, steps=, images_per_batch=, size=, n= ...)."
+    cfg = with_shortcuts(cfg or TuneConfig(), **kw)
+    cfg.data = cfg.data.resolved()
+    return cfg.validate()
+
+def mixmatch_tune(cfg: TuneConfig | None = None, **kw) -> dict:
+    "Mix-and-Match (or random-triplets) tuning of `cfg.init` on the labeled train images of `cfg.data` (see `tune_config`); writes config.yaml, last.pt, encoder.pt, log.csv, summary.json, and finetune/ when `cfg.finetune.epochs` > 0."
+    cfg = tune_config(cfg, **kw)
+    d, r = cfg.data, cfg.run
+    out = Path(r.out)
     if (out / 'summary.json').is_file(): raise SSLSegError("the output folder already holds a tuning run", out, "pass a new --out (results are never overwritten)")
-    seed_everything(seed)
-    size = tuple(size) if size is not None else None
-    ds = get_dataset(data, root, 'train', size=size, augment=False, n=n, seed=seed)
-    sub = labeled_subset(ds, labeled_fraction, seed)
-    if len(sub) < 2: raise SSLSegError(f"{len(sub)} labelled training image(s)", root, "use more images or a larger --labeled-fraction")
-    bb, report = backbone_from(init, backbone)
-    task = MixMatchTask(strategy=TUNE_METHODS[method], ignore_index=ds.ignore_index, **task_kw)
+    seed_everything(r.seed)
+    ds = get_dataset(d.name, d.root, 'train', size=d.size, augment=False, n=d.n_train, seed=r.seed)
+    sub = labeled_subset(ds, d.labeled_fraction, r.seed if d.subset_seed is None else d.subset_seed)
+    if len(sub) < 2: raise SSLSegError(f"{len(sub)} labelled training image(s)", d.root, "use more images or a larger --labeled-fraction")
+    bb, report = backbone_from(cfg.init, cfg.model.backbone)
+    task = MixMatchTask(strategy=STRATEGY[cfg.method], ignore_index=ds.ignore_index, per_image=cfg.per_image, sides=tuple(cfg.sides),
+                        patch_size=cfg.patch_size, bg_class=cfg.bg_class, alpha=cfg.alpha, layer=cfg.layer, grid=cfg.grid)
     model = task.build_model(bb)
-    bs = min(images_per_batch, len(sub))
-    dl = DataLoader(sub, batch_size=bs, shuffle=True, drop_last=len(sub) > bs, num_workers=num_workers)
+    bs, nw = min(r.batch_size, len(sub)), d.workers or 0
+    dl = DataLoader(sub, batch_size=bs, shuffle=True, drop_last=len(sub) > bs, num_workers=nw)
     fixed = next(iter(DataLoader(sub, batch_size=bs, shuffle=False)))
-    run = dict(method=method, init=None if init is None else str(init), data=data, root=None if root is None else str(root), steps=steps,
-               images_per_batch=bs, labeled_fraction=str(labeled_fraction), n_labeled=len(sub), size=None if size is None else list(size),
-               lr=lr, drop_at=drop_at, seed=seed, patch_size=task.patch_size_for(fixed[1].shape[-2:]), task=task.config())
-    meta = dict(backbone=dict(bb.config), backbone_prefix=_module_prefix(model, bb), tune=run)
-    optim, schedule = mm_schedule(lr, drop_at)
-    learn = Learner(model, task, dl, optim=optim, schedule=schedule, epochs=1, max_steps=steps, out=out, device=device, seed=seed,
-                    progress=progress, meta=meta, num_workers=num_workers)
-    before = pair_distances(learn.raw_model, task, fixed, seed)
+    run = dict(method=cfg.method, init=cfg.init, data=d.name, root=d.root, steps=r.steps, images_per_batch=bs, labeled_fraction=d.labeled_fraction,
+               n_labeled=len(sub), size=d.size, lr=cfg.optim.lr, drop_at=cfg.schedule.milestones, seed=r.seed,
+               patch_size=task.patch_size_for(fixed[1].shape[-2:]), task=task.config())
+    meta = dict(backbone=dict(bb.config), backbone_prefix=module_prefix(model, bb), tune=run, config=to_dict(cfg))
+    learn = Learner(model, task, dl, optim=cfg.optim, schedule=cfg.schedule, run=dataclasses.replace(r, epochs=1), meta=meta, num_workers=nw)
+    if learn.is_main: save_config(cfg, out / 'config.yaml')
+    before = pair_distances(learn.raw_model, task, fixed, r.seed)
     t0 = time.perf_counter(); hist = learn.fit(); dt = time.perf_counter() - t0
-    after = pair_distances(learn.raw_model, task, fixed, seed)
+    after = pair_distances(learn.raw_model, task, fixed, r.seed)
     export_encoder(out / 'last.pt', out / 'encoder.pt')
     res = dict(run, out=str(out), checkpoint=str(out / 'last.pt'), encoder=str(out / 'encoder.pt'), time_s=round(dt, 1),
                loaded=None if report is None else report.n_loaded,
                first_loss=hist[0]['train_loss'] if hist else None, final_loss=hist[-1]['train_loss'] if hist else None,
                final_triplet_acc=hist[-1].get('train_triplet_acc') if hist else None, distances_before=before, distances_after=after, history=hist)
+    if cfg.finetune.epochs: res['finetune'] = finetune(out / 'last.pt', cfg.finetune.train_config(d, r, out / 'finetune'))
     atomic_json(res, out / 'summary.json')
     return res
