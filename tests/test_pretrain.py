@@ -37,7 +37,7 @@ def test_tiny_run(tmp_path):
 
 def test_cli_run_and_summary_line(tmp_path, capsys):
     rc = cli_pretrain(['--task', 'rotation', '--data', 'synthetic', '--n', '6', '--size', '40', '40', '--steps', '2', '--batch-size', '3',
-                       '--out', str(tmp_path / 'r'), '--opt', 'size=32', '--opt', 'augment=false', '--opt', 'hidden=16', '--no-progress'])
+                       '--out', str(tmp_path / 'r'), '--opt', 'size=32', '--opt', 'augment=false', '--opt', 'hidden=16', '--quiet'])
     assert rc == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith('pretrain rotation') and 'final loss' in line and 'acc' in line

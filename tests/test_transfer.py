@@ -165,13 +165,13 @@ def test_cli_flags_to_spec(ckpts):
 
 def test_cli_eval_writes_and_keeps_on_error(ckpts, tmp_path, capsys, one_thread):
     run = tmp_path / 'run'; run.mkdir(); save_checkpoint(run / 'best.pt', fresh())
-    assert cli_eval([str(run), '--split', 'val', '--size', '32', '48', '--n', '3']) == 0
+    assert cli_eval([str(run), '--split', 'val', '--size', '32', '48', '--n-val', '3']) == 0
     out = run / 'eval_synthetic_val_32x48.json'; res = json.loads(out.read_text())
     assert set(res) >= {'miou', 'iou', 'pixel_acc'} and len(res['iou']) == 11 and res['checkpoint'].endswith('best.pt')
     assert 'val mIoU' in capsys.readouterr().out
     text = out.read_text()
     with pytest.raises(SSLSegError, match='not a segmentation checkpoint'):
-        cli_eval([ckpts['rotation'], '--size', '32', '48', '--n', '3', '--out', str(out)])
+        cli_eval([ckpts['rotation'], '--size', '32', '48', '--n-val', '3', '--out', str(out)])
     assert out.read_text() == text
 
 

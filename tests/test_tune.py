@@ -75,7 +75,7 @@ def test_task_batch_and_errors():
     with pytest.raises(SSLSegError, match='unknown triplet strategy'): MixMatchTask(strategy='hard')
 
 def test_short_run_lowers_loss_and_tightens(tmp_path, one_thread):
-    r = mixmatch_tune(None, 'mix-and-match', tmp_path / 'mm', size=(48, 64), n=12, steps=48, images_per_batch=4, progress=False, per_image=8)
+    r = mixmatch_tune(method='mix-and-match', out=tmp_path / 'mm', size=(48, 64), n=12, steps=48, images_per_batch=4, progress=False, per_image=8)
     losses = [h['train_loss'] for h in r['history']]
     assert np.mean(losses[-4:]) < np.mean(losses[:4])
     b, a = r['distances_before'], r['distances_after']
@@ -85,10 +85,10 @@ def test_short_run_lowers_loss_and_tightens(tmp_path, one_thread):
 
 def test_pseudo_labels_stable_and_student_transfers(tmp_path, one_thread):
     kw = dict(size=(32, 48), n=16, k=3, grid=1, views=0)
-    c1, c2 = cluster_teacher('random', tmp_path / 'a', **kw), cluster_teacher('random', tmp_path / 'b', **kw)
+    c1, c2 = cluster_teacher(teacher='random', out=tmp_path / 'a', **kw), cluster_teacher(teacher='random', out=tmp_path / 'b', **kw)
     assert np.array_equal(c1['labels'], c2['labels']) and len(c1['labels']) == 16
-    with pytest.raises(SSLSegError, match='another teacher'): cluster_teacher('random', tmp_path / 'a', **{**kw, 'k': 4})
-    s = train_student(tmp_path / 'a', tmp_path / 'student', steps=2, batch_size=8, progress=False, augment=False)
+    with pytest.raises(SSLSegError, match='another teacher'): cluster_teacher(teacher='random', out=tmp_path / 'a', **{**kw, 'k': 4})
+    s = train_student(clusters=tmp_path / 'a', out=tmp_path / 'student', steps=2, batch_size=8, progress=False, task_options=dict(augment=False))
     rep = load_parts(build_backbone('erfnet', num_classes=11), s['checkpoint'], 'encoder')
     assert rep.n_loaded > 0
 

@@ -88,7 +88,7 @@ def agreement(checkpoint, data: str = 'synthetic', root=None, split: str = 'val'
     "mIoU, pixel agreement with eager float32 and logit relative L2 error of each fast inference path, on `split` of `data`, for a segmentation checkpoint."
     from torch.utils.data import DataLoader
     from sslseg.tasks.base import confusion_matrix, seg_metrics
-    from sslseg.run.transfer_cli import segmentation_model
+    from sslseg.train.evaluate import segmentation_model
     device = default_device(device)
     model, path, ds = segmentation_model(checkpoint, data, split, root, size, n); model.to(device).eval()
     paths = {'eager float32': model, 'fast float32': FastInference(model, device, amp=False), 'fast mixed': FastInference(model, device)}

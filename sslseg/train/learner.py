@@ -107,7 +107,8 @@ def _configs(optim, schedule, run, kw) -> tuple:
     bad = [k for k in kw if k not in LEARNER_SHORTCUTS]
     if bad: raise TypeError(f"Learner got unexpected keyword(s) {bad}; shortcuts are {list(LEARNER_SHORTCUTS)}")
     for k, v in kw.items():
-        section, name = SHORTCUTS[k].split('.')
+        path = SHORTCUTS[k]
+        section, name = (path[0] if isinstance(path, tuple) else path).split('.')
         cf[section] = dataclasses.replace(cf[section], **{name: v})
     return cf['optim'], cf['schedule'], cf['run']
 
