@@ -10,17 +10,25 @@ from pathlib import Path
 from .core import SSLSegError, Registry, REGISTRIES, atomic_write
 
 # %% auto #0
-__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'RECIPES', 'SHORTCUTS', 'DataConfig', 'ModelConfig',
-           'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig', 'FinetuneConfig',
-           'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'to_dict', 'from_dict', 'nest', 'deep_merge',
-           'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe', 'shortcut_field', 'with_shortcuts',
-           'lr_at', 'parse_opts', 'add_config_flags', 'config_parser', 'build_config']
+__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'RECIPES', 'SHORTCUTS', 'AugmentConfig', 'DataConfig',
+           'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig',
+           'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'to_dict', 'from_dict', 'nest',
+           'deep_merge', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe', 'shortcut_field',
+           'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser', 'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
 SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)   # the one place of SyntheticScenes' defaults (sslseg.data reads it too)
 
 def _choices(registry: str): return dict(choices=registry)    # CLI choices: the names in core.REGISTRIES[registry]
 _HW = dict(nargs=2, type=int, metavar=('H', 'W'))
+
+@dataclass
+class AugmentConfig:
+    "The random augmentation of training images (sslseg.data.seg_transforms), when data.augment is on."
+    scale: list | None = field(default_factory=lambda: [0.5, 2.0])   # random rescale range, then a crop back to the size (None: no rescale)
+    hflip: float = 0.5                # probability of a horizontal flip
+    translate: list | None = field(default_factory=lambda: [0.1, 0.1])   # largest shift as a fraction of (W, H) (None: none)
+    jitter: list | None = field(default_factory=lambda: [0.2, 0.2, 0.2, 0.05])   # colour jitter: brightness, contrast, saturation, hue (None: none)
 
 @dataclass
 class DataConfig:
@@ -33,6 +41,7 @@ class DataConfig:
     n_train: int | None = None        # synthetic only: train scenes (None: 300)
     n_val: int | None = None          # synthetic only: val scenes (None: 60)
     augment: bool = True              # random scale/crop/flip/jitter on the train split
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)   # what augment does
     workers: int | None = None        # DataLoader worker processes; None: 0 on CPU, up to 4 with a GPU (sslseg.data.cache.loader_workers)
     cache: bool = True                # decode/render each image once and keep it as uint8 in memory (sslseg.data.cache)
 

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 from torchvision import tv_tensors
 from sslseg.core import SSLSegError
+from sslseg.config import AugmentConfig
 from sslseg.data.transforms import _stripes
 from sslseg.data import (CamVid, Cityscapes, VOC, UnlabeledFolder, Unlabeled, SyntheticScenes, SegDataset, seg_transforms, get_dataset,
                          labeled_subset, class_weights, enet_weights, label_histogram, cityscapes_city_split, loader_throughput,
@@ -67,7 +68,7 @@ def test_synthetic_not_trivial_per_colour():
 def test_transforms_keep_image_and_mask_aligned():
     img, mask, cols = _stripes()
     torch.manual_seed(0)
-    tfm = seg_transforms((64, 96), jitter=None, normalize=False)
+    tfm = seg_transforms((64, 96), augment=AugmentConfig(jitter=None), normalize=False)
     scores = [alignment(*tfm(img, mask), cols) for _ in range(30)]
     assert min(scores) > 0.97
     x, y = tfm(img, mask)
@@ -76,7 +77,7 @@ def test_transforms_keep_image_and_mask_aligned():
 
 def test_transforms_padding_noaug_eval():
     img, mask, cols = _stripes()
-    x, y = seg_transforms((64, 96), scale=(0.3, 0.3), translate=None, jitter=None, normalize=False)(img, mask)
+    x, y = seg_transforms((64, 96), augment=AugmentConfig(scale=[0.3, 0.3], translate=None, jitter=None), normalize=False)(img, mask)
     assert (y == 255).any() and (x[:, y == 255] == 0).all()
     x, y = seg_transforms((48, 64), augment=False, normalize=False)(img, mask)
     assert torch.equal(y, mask[::2, ::2])
@@ -88,7 +89,7 @@ def test_transforms_padding_noaug_eval():
 
 def test_colour_jitter_only_touches_image():
     img, mask, _ = _stripes()
-    x, y = seg_transforms(None, scale=None, hflip=0, translate=None, normalize=False)(img, mask)
+    x, y = seg_transforms(None, augment=AugmentConfig(scale=None, hflip=0, translate=None), normalize=False)(img, mask)
     assert torch.equal(y, mask) and not torch.equal((x * 255).round().byte(), img)
 
 

@@ -1,9 +1,11 @@
-"sslseg experiment: a small SyntheticScenes grid through the command line, in processes; a killed experiment resumes without redoing finished runs."
-import json, os, signal, subprocess, sys, time
+"""sslseg experiment: a small SyntheticScenes grid through the command line, in processes; a killed experiment resumes without redoing finished
+runs; job ids are stable and follow the data, not the folder it is in."""
+import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, yaml
 from sslseg.core import SSLSegError
-from sslseg.run.experiment import experiment, load_spec, plan, run_job, collect, summarize
+from sslseg.data import fake_camvid
+from sslseg.experiment import experiment, load_spec, plan, run_job, collect, summarize, ExperimentConfig
 from sslseg.run.cli import main
 
 SPEC = dict(name='mini', train={'data': {'size': [32, 48], 'n_train': 16, 'n_val': 4, 'workers': 0}, 'run': {'epochs': 1, 'batch_size': 4, 'device': 'cpu'}},
@@ -93,3 +95,47 @@ def test_torchrun_launcher_two_processes(tmp_path):
     res = list((tmp_path / 'exp').glob('runs/*/result.json'))
     assert len(res) == 1 and '[1/1] train' in r.stdout
     assert json.loads(res[0].read_text())['processes'] == 2 and json.loads(res[0].read_text())['n_labeled'] == 16
+
+GOLDEN = dict(name='golden', train={'data': {'size': [32, 48], 'n_train': 16, 'n_val': 4}, 'run': {'epochs': 1, 'batch_size': 4}},
+              pretrain={'data': {'size': [32, 32], 'n_train': 8}, 'run': {'steps': 2, 'batch_size': 4}},
+              stages={'rot': {'task': 'rotation', 'task_options': {'size': 32}}}, settings={'random': {}, 'rotation': {'transfer': {'encoder': '@rot'}}})
+
+def test_golden_job_ids(tmp_path):
+    """The ids of a fixed spec's jobs, as literals. A job's id names the results in every experiment folder (finished jobs are found by it),
+    so these literals change only with a deliberate change of what a job means: what enters the hash (`job_id`, `HASH_SKIP`, the data
+    fingerprint), or the resolved configs themselves (a new config field, another default). A refactor that changes them orphans every
+    finished run: then either undo it, or change the literals here and say in the change that all experiments re-run."""
+    ids = [(j.name, j.id) for j in plan(load_spec(None, **GOLDEN), tmp_path / 'a')]
+    assert ids == [('rot', '386f6e199c61'), ('random f=1 s=0', '707e54c1b116'), ('rotation f=1 s=0', 'e398a4012c5c')]
+    assert [j.id for j in plan(load_spec(None, **GOLDEN), tmp_path / 'b', root=tmp_path)] == [i for _, i in ids]   # synthetic: no root
+
+CAMVID = dict(GOLDEN, name='cv', train={'data': {'name': 'camvid', 'size': [12, 16]}, 'run': {'epochs': 1}},
+              pretrain={'data': {'name': 'camvid', 'size': [12, 16]}, 'run': {'steps': 2}}, stages={'rot': {'task': 'rotation'}})
+
+def test_ids_follow_the_data_not_the_folder(tmp_path):
+    "Two CamVid-layout roots with different files: different ids for the same spec; the same files in two folders: the same ids."
+    a = fake_camvid(tmp_path / 'a')
+    b = fake_camvid(tmp_path / 'b', n=4)                                    # one image more in each split
+    same = shutil.copytree(a, tmp_path / 'elsewhere' / 'camvid')
+    s = load_spec(None, **CAMVID)
+    ids = lambda root: [j.id for j in plan(s, tmp_path / 'exp', root=root)]
+    assert len(set(ids(a))) == 3 and not set(ids(a)) & set(ids(b))        # the stage and both runs
+    assert ids(same) == ids(a)
+    c = shutil.copytree(a, tmp_path / 'c'); (c / 'val' / 'f1.png').write_bytes((c / 'val' / 'f1.png').read_bytes() + b'\0')
+    ic = ids(c)                                                             # one val image changed: the runs change, the stage (train split) does not
+    assert ic[0] == ids(a)[0] and not set(ic[1:]) & set(ids(a)[1:])
+
+def test_missing_root_is_one_line(tmp_path, capsys):
+    with pytest.raises(SSLSegError, match='camvid root folder not found'): plan(load_spec(None, **CAMVID), tmp_path / 'exp', root=tmp_path / 'nope')
+    p = tmp_path / 'cv.yaml'; p.write_text(yaml.safe_dump(CAMVID))
+    assert main(['experiment', str(p), '--out', str(tmp_path / 'exp'), '--root', str(tmp_path / 'nope'), '--dry-run']) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'camvid root folder not found' in err and str(tmp_path / 'nope') in err
+
+def test_experiment_config(tmp_path):
+    "The in-process call: one finished run, then a dry run that finds it done."
+    spec = {**SPEC, 'settings': {'random': {}}, 'claims': [], 'fractions': ['1'], 'seeds': [0]}
+    r = experiment(spec, ExperimentConfig(out=str(tmp_path / 'exp'), per_class=True), log=lambda *a: None)
+    assert len(r['rows']) == 1 and any(k.startswith('iou_') for k in r['summary'][0])
+    lines = []; experiment(spec, ExperimentConfig(out=str(tmp_path / 'exp'), dry_run=True), log=lines.append)
+    assert len(lines) == 1 and lines[0].startswith('done  train')

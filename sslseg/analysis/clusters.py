@@ -12,7 +12,7 @@ from ..data import denormalize
 from .features import write_result
 
 # %% auto #0
-__all__ = ['nearest_to_centres', 'cluster_views']
+__all__ = ['CELL', 'nearest_to_centres', 'cluster_views']
 
 # %% ../../nbs/analysis/05_clusters.ipynb #0a394dfc
 def _np(a): return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
@@ -29,20 +29,21 @@ def nearest_to_centres(features, centres, clusters=None, n: int = 8) -> dict:
     return {c: (order[:, k], d[order[:, k], k]) for k, c in enumerate(clusters)}
 
 # %% ../../nbs/analysis/05_clusters.ipynb #d648cbb4
-def _image(src, i, normalized):
+def _image(src, i):
     "Image i of a tensor batch or a dataset, as an (H, W, 3) float array in [0, 1]."
     x = src[int(i)]
     x = x[0] if isinstance(x, (tuple, list)) else x
     x = torch.as_tensor(x).float()
     if x.dtype == torch.uint8 or x.max() > 1.5 and x.min() >= 0: x = x / 255
-    if normalized is None: normalized = bool(x.min() < 0)
-    if normalized: x = denormalize(x[None])[0]
+    if x.min() < 0: x = denormalize(x[None])[0]          # ImageNet-normalised
     if x.shape[0] == 1: x = x.expand(3, -1, -1)
     return x.clamp(0, 1).permute(1, 2, 0).numpy()
 
-def cluster_views(images_or_dataset, features_or_labels, centres=None, clusters=None, n: int = 8, out=None,
-                  title: str | None = None, normalized: bool | None = None, seed: int = 0, size: float = 1.2):
-    "Grid of the `n` images nearest each chosen cluster centre (one row per cluster); with `out`, writes out.png + out.json. Returns (fig, views)."
+CELL = 1.2   # inches per image in the grid
+
+def cluster_views(images_or_dataset, features_or_labels, centres=None, clusters=None, n: int = 8, out=None, title: str | None = None,
+                  seed: int = 0):
+    "Grid of the `n` images nearest each chosen cluster centre (one row per cluster; ImageNet-normalised images are recognised and shown denormalised); with `out`, writes out.png + out.json. Returns (fig, views)."
     fl = _np(features_or_labels)
     N = len(images_or_dataset)
     if len(fl) != N: raise SSLSegError(f"{len(fl)} features/labels for {N} images", None, "pass one feature row or label per image")
@@ -55,12 +56,12 @@ def cluster_views(images_or_dataset, features_or_labels, centres=None, clusters=
         views = {int(c): (sorted(rng.permutation(np.flatnonzero(lab == c))[:n].tolist()), None) for c in clusters}
     else: raise SSLSegError(f"features_or_labels has shape {fl.shape}", None, "pass (N, D) features or (N,) integer cluster labels")
     rows = max(len(views), 1)
-    fig, axs = plt.subplots(rows, n, figsize=(n * size * 1.3, rows * size), squeeze=False)
+    fig, axs = plt.subplots(rows, n, figsize=(n * CELL * 1.3, rows * CELL), squeeze=False)
     for r, (c, (idx, dist)) in enumerate(views.items()):
         for k in range(n):
             ax = axs[r, k]; ax.set_axis_off()
             if k < len(idx):
-                ax.imshow(_image(images_or_dataset, idx[k], normalized))
+                ax.imshow(_image(images_or_dataset, idx[k]))
                 if dist is not None: ax.set_title(f"{dist[k]:.2f}", fontsize=6, pad=1)
         axs[r, 0].text(-0.08, 0.5, f"cluster {c}", transform=axs[r, 0].transAxes, ha='right', va='center', fontsize=8)
     fig.suptitle(title or f"images nearest {len(views)} cluster centres" + ('' if fl.ndim == 2 else ' (members, by seed)'), fontsize=9)

@@ -12,10 +12,11 @@ from torch.utils.data import DataLoader
 from ..core import SSLSegError
 from ..tasks.base import SegmentationTask, seg_metrics
 from ..train.learner import Learner
+from ..config import RunConfig
 from ..transfer.load import parse_units, unit_modules, _raw
 
 # %% auto #0
-__all__ = ['LayerProbes', 'ProbeTask', 'train_probes', 'probe_table', 'plot_probes']
+__all__ = ['PROBE_DEFAULTS', 'LayerProbes', 'ProbeTask', 'train_probes', 'probe_table', 'plot_probes']
 
 # %% ../../nbs/analysis/06_probes.ipynb #057fac11
 class LayerProbes(nn.Module):
@@ -63,15 +64,16 @@ class ProbeTask(SegmentationTask):
         return {'miou': max(r.values()), **r}
 
 # %% ../../nbs/analysis/06_probes.ipynb #f4806792
-def train_probes(backbone, units, train_ds, val_ds, epochs: int = 5, lr: float = 1e-3, batch_size: int = 8, device=None,
-                 seed: int = 0, progress: bool = False, max_steps: int | None = None) -> dict:
-    "Train a probe per unit on the frozen `backbone`; returns {'miou': {unit: val mIoU}, 'iou': {unit: per-class IoU}, 'history': ...}."
-    torch.manual_seed(seed)
+PROBE_DEFAULTS = dict(epochs=5, lr=1e-3, batch_size=8, progress=False, weight_decay=0.)
+
+def train_probes(backbone, units, train_ds, val_ds, run: RunConfig | None = None, **shortcuts) -> dict:
+    "Train a probe per unit on the frozen `backbone` (Adam on the probes; `run` and Learner shortcuts such as epochs=, lr=, max_steps=, seed= over `PROBE_DEFAULTS`); returns {'miou': {unit: val mIoU}, 'iou': {unit: per-class IoU}, 'history': ...}."
+    kw = {**({k: v for k, v in PROBE_DEFAULTS.items() if k in ('lr', 'weight_decay')} if run is not None else PROBE_DEFAULTS), **shortcuts}
+    torch.manual_seed(kw.get('seed', run.seed if run is not None else 0))      # the probes' initialisation
     model = LayerProbes(backbone, units, train_ds.num_classes)
     task = ProbeTask(train_ds.num_classes, model.units, train_ds.ignore_index, class_names=list(train_ds.classes))
-    learn = Learner(model, task, train_ds, val_ds, lr=lr, epochs=epochs, batch_size=batch_size, device=device, progress=progress,
-                    seed=seed, max_steps=max_steps, weight_decay=0.)
-    learn.opt = torch.optim.Adam(model.probes.parameters(), lr=lr)   # the probes only, whatever the Learner's optimizer default
+    learn = Learner(model, task, train_ds, val_ds, run=run, **kw)
+    learn.opt = torch.optim.Adam(model.probes.parameters(), lr=learn.optim.lr)   # the probes only, whatever the Learner's optimizer default
     learn.fit()
     cms = learn.last_state['cm'].cpu()
     ms = [seg_metrics(cm, list(train_ds.classes)) for cm in cms]

@@ -28,10 +28,11 @@ class TopActivations:
     input_size: tuple
 
 @torch.no_grad()
-def top_activations(model, ds, layer: str, units=8, k: int = 9, batch_size: int = 8, n_images: int | None = None, device=None,
-                    distinct_images: bool = False) -> TopActivations:
-    "Top-`k` activations of `units` (indices, or the first n) of `layer` over `ds`, streamed; `distinct_images`: at most one per image."
-    dev = default_device(device); model = model.to(dev)
+def top_activations(model, ds, layer: str, units=8, k: int = 9, distinct_images: bool = False, batch_size: int = 8, **feed) -> TopActivations:
+    "Top-`k` activations of `units` (indices, or the first n) of `layer` over `ds`, streamed; `distinct_images`: at most one per image; `feed`: n_images=, device=."
+    n_images, dev = feed.pop('n_images', None), default_device(feed.pop('device', None))
+    if feed: raise TypeError(f"top_activations got unexpected keyword(s) {list(feed)}")
+    model = model.to(dev)
     units = list(range(units)) if isinstance(units, int) else [int(u) for u in units]
     vals, where, size = None, None, None
     with evaluating(model):

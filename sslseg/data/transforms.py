@@ -11,6 +11,7 @@ import torchvision.transforms.v2.functional as TF
 from torchvision.transforms.v2._utils import _setup_fill_arg, _get_fill, query_size
 from .io import *
 from .io import _to_float
+from ..config import AugmentConfig
 
 # %% auto #0
 __all__ = ['RandomTranslate', 'seg_transforms', 'alignment']
@@ -33,21 +34,20 @@ class RandomTranslate(v2.Transform):
         out = TF.pad(inpt, [max(dx, 0), max(dy, 0), max(-dx, 0), max(-dy, 0)], fill=_get_fill(self._fill, type(inpt)))
         return TF.crop(out, max(-dy, 0), max(-dx, 0), h, w)
 
-def seg_transforms(size=None, train: bool = True, augment: bool = True, normalize: bool = True, scale=(0.5, 2.0), hflip: float = 0.5,
-                   translate=(0.1, 0.1), jitter=(0.2, 0.2, 0.2,
-                                                 0.05), mean=IMAGENET_MEAN, std=IMAGENET_STD, ignore_index: int = IGNORE_INDEX):
-    "Joint (Image, Mask) v2 pipeline: random scale/crop, flip, translation, colour jitter, float, normalise."
+def seg_transforms(size=None, train: bool = True, augment: bool | AugmentConfig = True, normalize: bool = True, mean=IMAGENET_MEAN,
+                   std=IMAGENET_STD, ignore_index: int = IGNORE_INDEX):
+    "Joint (Image, Mask) v2 pipeline: random scale/crop, flip, translation, colour jitter (`augment`: an `AugmentConfig`, True for its defaults, False for none), float, normalise."
+    a = AugmentConfig() if augment is True else augment
     fill = {tv_tensors.Image: 0, tv_tensors.Mask: ignore_index}
     size = tuple(size) if size is not None else None
     t = []
-    if train and augment:
-        if scale and size is not None: t += [v2.ScaleJitter(size, scale_range=tuple(scale)), v2.RandomCrop(size, pad_if_needed=True,
-                                                                                                           fill=fill)]
-        elif scale: t.append(v2.RandomAffine(degrees=0, scale=tuple(scale), fill=fill))
+    if train and a:
+        if a.scale and size is not None: t += [v2.ScaleJitter(size, scale_range=tuple(a.scale)), v2.RandomCrop(size, pad_if_needed=True, fill=fill)]
+        elif a.scale: t.append(v2.RandomAffine(degrees=0, scale=tuple(a.scale), fill=fill))
         elif size is not None: t.append(v2.Resize(size))
-        if hflip: t.append(v2.RandomHorizontalFlip(hflip))
-        if translate: t.append(RandomTranslate(translate, fill=fill))
-        if jitter: t.append(v2.ColorJitter(*jitter))
+        if a.hflip: t.append(v2.RandomHorizontalFlip(a.hflip))
+        if a.translate: t.append(RandomTranslate(a.translate, fill=fill))
+        if a.jitter: t.append(v2.ColorJitter(*a.jitter))
     elif size is not None: t.append(v2.Resize(size))
     t.append(_to_float)
     if normalize: t.append(v2.Normalize(list(mean), list(std)))

@@ -35,21 +35,21 @@ def _alternate(fns: dict, repeats: int, rounds: int, device) -> dict:
         for k, f in fns.items(): ts[k].append(median_time(f, repeats, warmup=1, device=device))
     return {k: statistics.median(v) for k, v in ts.items()}
 
-def erfnet_throughput(size=(180, 240), batch_size: int = 8, repeats: int = 5, device=None, num_classes: int = 12,
-                      rounds: int = 3, compile: bool = False, train: bool = True, infer: bool = True, amp: bool = True) -> dict:
-    "Images/s of the plain eager ERFNet and of the default fast paths (same weights, same inputs), timed alternately; their ratios."
-    device = default_device(device); dtype = amp_dtype(device, amp)
+def erfnet_throughput(size=(180, 240), batch_size: int = 8, repeats: int = 5, device=None, rounds: int = 3, compile: bool = False,
+                      paths=('train', 'infer'), amp: bool = True) -> dict:
+    "Images/s of the plain eager ERFNet (12 classes) and of the default fast paths (same weights, same inputs) for `paths` (train, infer), timed alternately; their ratios."
+    device = default_device(device); dtype = amp_dtype(device, amp); num_classes = 12
     torch.manual_seed(0)
     ref = ERFNet(num_classes).to(device)                                  # plain eager: float32, NCHW, default Adam, BN unfolded, no compile
     x = torch.randn(batch_size, 3, *size, device=device); y = torch.randint(0, num_classes, (batch_size, *size), device=device)
     r = {'size': f'{size[0]}x{size[1]}', 'batch': batch_size, 'device': str(device), 'dtype': str(dtype or torch.float32).replace('torch.', '')}
-    if train:                                                             # the Learner's defaults: channels_last, fused Adam, autocast
+    if 'train' in paths:                                                  # the Learner's defaults: channels_last, fused Adam, autocast
         fast = prepare_train(copy.deepcopy(ref), device)
         steps = {'eager': _train_step(ref.train(), torch.optim.Adam(ref.parameters(), 5e-4), x, y),
                  'fast': _train_step(maybe_compile(fast, compile).train(), fast_adam(fast.parameters(), 5e-4), to_channels_last(x), y, dtype)}
         t = _alternate(steps, repeats, rounds, device)
         r.update(train_img_s=batch_size / t['fast'], eager_train_img_s=batch_size / t['eager'], train_ratio=t['eager'] / t['fast'])
-    if infer:                                                             # FastInference's defaults: BN folded, channels_last, autocast
+    if 'infer' in paths:                                                  # FastInference's defaults: BN folded, channels_last, autocast
         ref.eval(); fi = FastInference(ref, device, compile=compile, amp=amp)
         t = _alternate({'eager': _infer(ref, x), 'fast': lambda: fi(x)}, repeats, rounds, device)
         r.update(infer_img_s=batch_size / t['fast'], eager_infer_img_s=batch_size / t['eager'], infer_ratio=t['eager'] / t['fast'])

@@ -57,7 +57,7 @@ def _workers(n: int) -> int: return 0 if multiprocessing.current_process().daemo
 def _datasets(cfg: TrainConfig):
     d, seed = cfg.data, cfg.run.seed
     size = tuple(d.size) if d.size else None
-    train_ds = get_dataset(d.name, d.root, 'train', size=size, augment=d.augment, n=d.n_train, seed=seed)
+    train_ds = get_dataset(d.name, d.root, 'train', size=size, augment=d.augmentation if d.augment else False, n=d.n_train, seed=seed)
     val_ds = get_dataset(d.name, d.root, 'val', size=size, augment=False, n=d.n_val, seed=seed)
     if len(val_ds) == 0: raise SSLSegError("the val split is empty", d.root, "add images to the val split")
     for ds in (train_ds, val_ds):   # check every file before spending an epoch (unreadable, size mismatch, bad labels)

@@ -109,7 +109,7 @@ def cluster_teacher(cfg: KTConfig | None = None, **kw) -> dict:
     if c.views:
         import matplotlib.pyplot as plt
         fig, _ = cluster_views(ds, feats, centres, clusters=[int(i) for i in np.argsort(-sizes)[:c.views]], n=6, out=out / 'cluster_views',
-                               normalized=False, title=f"images nearest the centres of the {c.views} largest clusters")
+                               title=f"images nearest the centres of the {c.views} largest clusters")
         plt.close(fig); info['views'] = str(out / 'cluster_views.png')
     atomic_json(info, out / 'clusters.json')
     return load_clusters(out)
