@@ -10,11 +10,12 @@ from pathlib import Path
 from .core import SSLSegError, Registry, REGISTRIES, atomic_write
 
 # %% auto #0
-__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'RECIPES', 'SHORTCUTS', 'AugmentConfig', 'DataConfig',
-           'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig',
-           'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'to_dict', 'from_dict', 'nest',
-           'deep_merge', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe', 'shortcut_field',
-           'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser', 'build_config']
+__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALYSES', 'RECIPES', 'SHORTCUTS', 'AugmentConfig',
+           'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig',
+           'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'AnalyzeConfig', 'to_dict',
+           'from_dict', 'nest', 'deep_merge', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe',
+           'shortcut_field', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser',
+           'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
 SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)   # the one place of SyntheticScenes' defaults (sslseg.data reads it too)
@@ -261,6 +262,41 @@ class EvalConfig:
         _check(not self.data.size or min(self.data.size) >= 8, f"bad size {self.data.size}", "pass --size H W of at least 8 pixels")
         return self
 
+# %% ../nbs/01_config.ipynb #4c0da12f
+ANALYSES = ('tsne', 'topact', 'shift', 'filters', 'clusters')
+
+@dataclass
+class AnalyzeConfig:
+    "One analysis of sslseg.analysis on one or more models; writes OUT.png and its numbers (OUT.json)."
+    kind: str | None = field(default=None, metadata=dict(choices=ANALYSES, positional=True))   # tsne | topact | shift | filters | clusters
+    models: list = field(default_factory=list, metadata=dict(append=True, metavar='NAME=SPEC'))   # 'random' or a checkpoint path, optionally named (repeatable; order matters for shift)
+    arch: str = field(default='erfnet', metadata=_choices('backbone'))   # architecture of 'random' models
+    split: str = 'val'                # the split whose images are analysed
+    n: int | None = None              # use the first N images (synthetic: make N scenes)
+    data: DataConfig = field(default_factory=lambda: DataConfig(augment=False))
+    layer: str | None = None          # layer / block name (None: layer8 for topact, layer16 otherwise; ERFNet names)
+    layers: list | None = field(default=None, metadata=dict(nargs='*'))   # shift: layers to compare (None: all units)
+    out: str | None = None            # output path stem (None: runs/analysis/KIND)
+    seed: int = 0                     # seed of 'random' models and of sampling
+    batch_size: int = 8               # images per forward pass
+    device: str | None = None         # cpu, cuda ... (None: cuda when available)
+    per_class: int = 100              # tsne: samples per class
+    perplexity: float = 30.           # tsne: perplexity
+    iters: int = 500                  # tsne: optimisation iterations
+    units: list | None = field(default=None, metadata=dict(nargs='*', type=int))   # topact: unit indices (None: the first 8)
+    k: int = 8                        # topact: patches per unit; clusters: k-means clusters
+    distinct_images: bool = False     # topact: at most one patch per image
+    show: int = 6                     # clusters: clusters shown
+    per: int = 8                      # clusters: images per cluster
+    flags: typing.ClassVar = ('kind', 'model', 'arch', 'data', 'root', 'split', 'size', 'n', 'layer', 'layers', 'out', 'seed', 'batch_size', 'device',
+                              'per_class', 'perplexity', 'iters', 'units', 'k', 'distinct_images', 'show', 'per')
+
+    def validate(self) -> AnalyzeConfig:
+        _check(self.kind is not None, "no analysis named", f"pass one of {', '.join(ANALYSES)}: sslseg analyze tsne --model random")
+        _check(bool(self.models), "no model given", "pass --model random and/or --model NAME=CHECKPOINT")
+        _check(self.batch_size >= 1 and self.k >= 1, f"batch size and k must be >= 1, got {self.batch_size}, {self.k}", "pass --batch-size 8 --k 8")
+        return self
+
 # %% ../nbs/01_config.ipynb #418795f4
 def to_dict(cfg) -> dict:
     "A config as plain nested dicts and lists (JSON/YAML-ready; paths become text)."
@@ -404,19 +440,19 @@ def apply_recipe(cfg, name: str | None, keep: dict | None = None):
 # %% ../nbs/01_config.ipynb #256397e5
 SHORTCUTS = {   # keyword / flag name -> config field; a tuple: the first field the config has; '!field': the flag sets the bool field to False
     'data': 'data.name', 'root': 'data.root', 'size': 'data.size', 'labeled_fraction': 'data.labeled_fraction',
-    'subset_seed': 'data.subset_seed', 'n_train': 'data.n_train', 'n': 'data.n_train', 'n_val': 'data.n_val', 'augment': 'data.augment',
-    'workers': 'data.workers', 'num_workers': 'data.workers',
+    'subset_seed': 'data.subset_seed', 'n_train': 'data.n_train', 'n_val': 'data.n_val', 'augment': 'data.augment',
+    'workers': 'data.workers', 'num_workers': 'data.workers', 'n': ('n', 'data.n_train'),
     'backbone': 'model.backbone', 'student': 'model.backbone', 'backbone_kwargs': 'model.options',
     'lr': 'optim.lr', 'weight_decay': 'optim.weight_decay', 'grad_clip': 'optim.grad_clip', 'class_weights': 'optim.class_weights',
     'weighted': 'optim.class_weights',
     'epochs': 'run.epochs', 'steps': 'run.steps', 'max_steps': 'run.steps', 'batch_size': ('run.batch_size', 'batch_size'),
-    'images_per_batch': 'run.batch_size', 'seed': 'run.seed', 'out': ('run.out', 'out'), 'device': ('run.device', 'device'),
+    'images_per_batch': 'run.batch_size', 'seed': ('run.seed', 'seed'), 'out': ('run.out', 'out'), 'device': ('run.device', 'device'),
     'amp': 'run.amp', 'resume': 'run.resume', 'progress': 'run.progress', 'quiet': '!run.progress', 'n_show': 'run.n_show',
     'recipe': 'recipe', 'transfer': 'transfer', 'task': 'task', 'task_opts': 'task_options', 'task_options': 'task_options', 'snapshots': 'snapshots',
     'method': 'method', 'init': 'init', 'per_image': 'per_image', 'sides': 'sides', 'patch_size': 'patch_size', 'bg_class': 'bg_class',
     'alpha': 'alpha', 'layer': ('layer', 'cluster.layer'), 'grid': ('grid', 'cluster.grid'), 'drop_at': 'schedule.milestones',
-    'teacher': 'cluster.teacher', 'teacher_arch': 'cluster.arch', 'k': 'cluster.k', 'views': 'cluster.views', 'clusters': 'clusters',
-    'step': 'step', 'checkpoint': 'checkpoint', 'split': 'split',
+    'teacher': 'cluster.teacher', 'teacher_arch': 'cluster.arch', 'k': ('k', 'cluster.k'), 'views': 'cluster.views', 'clusters': 'clusters',
+    'step': 'step', 'checkpoint': 'checkpoint', 'split': 'split', 'model': 'models',
     'finetune_epochs': 'finetune.epochs', 'ft_epochs': 'finetune.epochs', 'ft_batch_size': 'finetune.batch_size', 'ft_lr': 'finetune.lr',
     'ft_size': 'finetune.size',
 }
@@ -431,7 +467,7 @@ def _has(cls, dotted: str) -> bool:
 
 def shortcut_field(cls, name: str) -> tuple[str, bool] | None:
     "(dotted field, negated) that shortcut `name` sets in config class `cls`, or None when `cls` has none of its fields."
-    for t in (lambda x: x if isinstance(x, tuple) else (x,))(SHORTCUTS.get(name, ())):
+    for t in (lambda x: x if isinstance(x, tuple) else (x,))(SHORTCUTS.get(name, name)):   # a name not in the table: the field itself
         neg = t.startswith('!'); t = t.lstrip('!')
         if _has(cls, t): return t, neg
     return None
@@ -501,8 +537,8 @@ def _help(owner, name: str, default, show_default: bool = True) -> str:
     h = (docments(owner).get(name) or '').strip()
     return h + (f" (default: {' '.join(map(str, default)) if isinstance(default, list) else default})" if show_default and default is not None else '')
 
-def add_config_flags(p: argparse.ArgumentParser, cls) -> argparse.ArgumentParser:
-    "Add to `p` a flag for each shortcut name in `cls.flags` (see above), plus --config, --set and, where `cls` has a recipe, --recipe."
+def add_config_flags(p, cls, layered: bool = True):
+    "Add to parser (or group) `p` a flag for each shortcut name in `cls.flags` (see above); `layered`: also --config, --set and, where `cls` has a recipe, --recipe."
     for name in cls.flags:
         path, neg = shortcut_field(cls, name)
         f, hint, owner, default = _field(cls, path)
@@ -513,12 +549,15 @@ def add_config_flags(p: argparse.ArgumentParser, cls) -> argparse.ArgumentParser
             p.add_argument(name, nargs='?', default=None, choices=choices, help=_help(owner, f.name, default)); continue
         if neg: p.add_argument(flag, dest=name, action='store_const', const=True, default=None, help=f"switch off {path}: " + _help(owner, f.name, None))
         elif base is bool: p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=_help(owner, f.name, default))
+        elif base is list and md.get('append'):
+            p.add_argument(flag, dest=name, action='append', default=None, metavar=md.get('metavar'), help=_help(owner, f.name, None))
         elif base is list:
             p.add_argument(flag, dest=name, nargs=md.get('nargs', '+'), type=md.get('type', str), metavar=md.get('metavar'), default=None,
                            help=_help(owner, f.name, default))
         else:
             p.add_argument(flag, dest=name, type=base if base in (int, float) else str, choices=choices, default=None,
                            help=_help(owner, f.name, default))
+    if not layered: return p
     p.add_argument('--config', default=None, metavar='FILE', help="a YAML/JSON config (e.g. a run folder's config.yaml); flags override it")
     if any(f.name == 'recipe' for f in dataclasses.fields(cls)):
         p.add_argument('--recipe', default=None, choices=RECIPES.names(), help="a paper's optimiser, schedule and batch size")

@@ -4,46 +4,23 @@
 
 # %% ../../nbs/run/03_cli_analyze.ipynb #f2bfa4c8
 from __future__ import annotations
-import argparse
 from pathlib import Path
 import numpy as np
 import torch
 from ..core import SSLSegError, camvid_root
 from ..data import get_dataset
+from ..config import AnalyzeConfig, ANALYSES, config_parser, build_config, save_config
 from ..analysis import (load_model, collect_patch_features, tsne_figure, top_activations, top_activation_figure,
                              feature_shift, shift_figure, filters_figure, cluster_views, batches, layer_outputs, evaluating)
 
 # %% auto #0
-__all__ = ['KINDS', 'parse_models', 'pooled_features', 'cli_analyze']
+__all__ = ['KINDS', 'analyze_parser', 'parse_models', 'pooled_features', 'cli_analyze']
 
 # %% ../../nbs/run/03_cli_analyze.ipynb #21da555d
-KINDS = ('tsne', 'topact', 'shift', 'filters', 'clusters')
+KINDS = ANALYSES
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='sslseg analyze', description="Look inside networks: write OUT.png and its numbers (OUT.json).")
-    p.add_argument('kind', choices=KINDS, help="tsne | topact | shift | filters | clusters")
-    p.add_argument('--model', action='append', default=[], metavar='NAME=SPEC', help="'random' or a checkpoint path, optionally named (repeatable; order matters for shift)")
-    p.add_argument('--arch', default='erfnet', help="architecture of 'random' models (default erfnet)")
-    p.add_argument('--data', default='synthetic', help="synthetic (default), camvid, cityscapes, voc")
-    p.add_argument('--root', default=None, help="dataset root (default for camvid: $SSLSEG_CAMVID)")
-    p.add_argument('--split', default='val')
-    p.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), default=None, help="resize images to H W")
-    p.add_argument('--n', type=int, default=None, help="use the first N images (synthetic: make N scenes)")
-    p.add_argument('--layer', default=None, help="layer / block name (default: layer8 for topact, layer16 otherwise; ERFNet names)")
-    p.add_argument('--layers', nargs='*', default=None, help="shift: layers to compare (default: all units)")
-    p.add_argument('--out', default=None, help="output path stem (default runs/analysis/KIND)")
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--device', default=None)
-    p.add_argument('--per-class', type=int, default=100, help="tsne: samples per class")
-    p.add_argument('--perplexity', type=float, default=30.)
-    p.add_argument('--iters', type=int, default=500, help="tsne: optimisation iterations")
-    p.add_argument('--units', type=int, nargs='*', default=None, help="topact: unit indices (default: the first 8)")
-    p.add_argument('--k', type=int, default=8, help="topact: patches per unit; clusters: k-means clusters")
-    p.add_argument('--distinct-images', action='store_true', help="topact: at most one patch per image")
-    p.add_argument('--show', type=int, default=6, help="clusters: clusters shown")
-    p.add_argument('--per', type=int, default=8, help="clusters: images per cluster")
-    return p
+def analyze_parser():
+    return config_parser(AnalyzeConfig, 'sslseg analyze', "Look inside networks: write OUT.png, its numbers (OUT.json) and the config that repeats it (OUT.yaml).")
 
 def parse_models(specs, arch: str, num_classes: int, seed: int = 0, device=None) -> dict:
     "{name: model} from 'NAME=SPEC' / 'SPEC' strings (SPEC: 'random' or a checkpoint path)."
@@ -71,11 +48,11 @@ def cli_analyze(argv=None) -> int:
     "`sslseg analyze KIND ...`: run one analysis and write OUT.png + OUT.json; prints the key numbers."
     import matplotlib, sys
     if 'matplotlib.pyplot' not in sys.modules: matplotlib.use('Agg')   # headless CLI; in a notebook or test process keep its backend
-    a = _parser().parse_args(argv)
-    root = a.root or (camvid_root() if a.data == 'camvid' else None)
-    ds = get_dataset(a.data, root, a.split, size=tuple(a.size) if a.size else None, augment=False, n=a.n, seed=a.seed)
-    if len(ds) == 0: raise SSLSegError(f"no images in {a.data}/{a.split}", root, "check --data, --root and --split")
-    models = parse_models(a.model, a.arch, ds.num_classes, a.seed, a.device)
+    a = build_config(AnalyzeConfig, analyze_parser().parse_args(argv)).validate()
+    root = a.data.root or (camvid_root() if a.data.name == 'camvid' else None)
+    ds = get_dataset(a.data.name, root, a.split, size=tuple(a.data.size) if a.data.size else None, augment=False, n=a.n, seed=a.seed)
+    if len(ds) == 0: raise SSLSegError(f"no images in {a.data.name}/{a.split}", root, "check --data, --root and --split")
+    models = parse_models(a.models, a.arch, ds.num_classes, a.seed, a.device)
     layer = a.layer or ('layer8' if a.kind == 'topact' else 'layer16')
     out, n_img, kw = Path(a.out or f'runs/analysis/{a.kind}'), a.n, dict(batch_size=a.batch_size, device=a.device)
     if a.kind == 'tsne':
@@ -107,5 +84,6 @@ def cli_analyze(argv=None) -> int:
         _, views = cluster_views(ds, feats, km.cluster_centers_, show, a.per, out, title=f"{next(iter(models))}: {layer} k-means, {k} clusters")
         lines = [f"cluster {c}: {int((km.labels_ == c).sum())} images, nearest {v[0][:5]}" for c, v in views.items()]
     for l in lines: print(l)
-    print(f"wrote {out}.png {out}.json" + (f" {out}.csv" if a.kind == 'shift' else ''))
+    save_config(a, out.with_name(out.name + '.yaml'))
+    print(f"wrote {out}.png {out}.json {out}.yaml" + (f" {out}.csv" if a.kind == 'shift' else ''))
     return 0

@@ -62,7 +62,7 @@ COMMANDS.update({
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
     'experiment': ('sslseg.run.experiment', 'cli_experiment', 'a resumable grid of pretext x transfer x labeled fraction x seed, with tables and charts'),
 })
-CONFIG_COMMANDS = ('train', 'pretrain', 'tune', 'kt', 'eval')   # --config is a whole job config (sslseg.config); for the others, a mapping of option names
+CONFIG_COMMANDS = ('train', 'pretrain', 'tune', 'kt', 'eval', 'analyze')   # --config is a whole job config (sslseg.config); for the others, a mapping of option names
 
 def config_argv(argv: list) -> list:
     "Expand `--config FILE` (a mapping of option names to values) into flags placed before the others, which override them."

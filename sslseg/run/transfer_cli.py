@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, load_checkpoint, atomic_json, default_device
-from ..config import EvalConfig, config_parser, build_config, save_config, read_yaml
+from ..config import EvalConfig, config_parser, build_config, add_config_flags, save_config, read_yaml
 from ..train.evaluate import eval_config, evaluate_checkpoint
 from ..data import get_dataset
 from ..models.backbones import backbone_from_config
@@ -21,32 +21,12 @@ from ..transfer.load import TransferSpec, BN_RESET
 __all__ = ['add_transfer_args', 'read_spec_file', 'transfer_spec_from_args', 'cli_eval']
 
 # %% ../../nbs/run/04_cli_transfer.ipynb #dab6a83f
-def _flag(name): return '--' + name.replace('_', '-')
-
 def add_transfer_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    "Add the transfer options (sources, resets, freezing, energy, pruning) to `parser`; returns it."
-    g = parser.add_argument_group('transfer (see sslseg.transfer.TransferSpec)')
-    if '--init' not in parser._option_string_actions:
-        g.add_argument('--init', default=None, metavar='CKPT', help='checkpoint for every layer it holds')
-    g.add_argument('--encoder', default=None, metavar='CKPT', help='checkpoint for the encoder (e.g. a rotation pretrain)')
-    g.add_argument('--decoder', default=None, metavar='CKPT', help='checkpoint for the decoder (e.g. an Otsu pretrain)')
+    "Add the transfer options (sources, resets, freezing, energy, pruning), generated from the fields of `TransferSpec`, to `parser`; returns it."
+    g = parser.add_argument_group('transfer (the fields of sslseg.transfer.TransferSpec)')
+    add_config_flags(g, TransferSpec, layered=False)
     g.add_argument('--layers', action='append', default=None, metavar='RANGE=CKPT', help='layers from a checkpoint, e.g. 1-12=rot.pt (repeatable)')
-    g.add_argument('--reset', default=None, metavar='RANGE', help='re-initialise these layers after loading, e.g. 13-16')
-    d = g.add_mutually_exclusive_group()
-    d.add_argument('--drop-last', dest='drop_last', action='store_const', const=True, default=None, help='never load the last layer')
-    d.add_argument('--keep-last', dest='drop_last', action='store_const', const=False, help='load the last layer; a class-count mismatch is an error')
-    g.add_argument('--reset-bn', default=None, choices=BN_RESET, help='reset batch norm of the loaded layers (stats, or stats and affine)')
-    g.add_argument('--gray-to-rgb', action='store_const', const=True, default=None, help='first layer trained on gray input -> RGB (Larsson et al.)')
-    g.add_argument('--learn-blocks', default=None, metavar='SETTING', help="Yang et al.'s setting: learned blocks, e.g. block345 (others frozen)")
-    g.add_argument('--freeze', default=None, metavar='RANGE', help='freeze these layers, e.g. layer1-7')
-    g.add_argument('--learned-init', default=None, choices=['finetune', 'random'], help='learned blocks from the checkpoint or random')
-    g.add_argument('--unfreeze-epoch', type=int, default=None, metavar='N', help='intermediary stage: encoder frozen for N epochs')
-    g.add_argument('--energy-keep', type=float, default=None, metavar='F', help='keep this fraction of highest-energy maps per conv')
-    g.add_argument('--energy-fill', default=None, metavar='kaiming|CKPT', help='re-initialise the rest with Kaiming or a checkpoint\'s best maps')
-    g.add_argument('--energy-layers', default=None, metavar='RANGE')
-    g.add_argument('--prune-amount', type=float, default=None, metavar='F', help='lottery ticket: fraction of smallest weights held at zero (lotto-0.5: 0.5)')
-    g.add_argument('--prune-scope', default=None, choices=['global', 'layer'])
-    g.add_argument('--prune-layers', default=None, metavar='RANGE')
+    g.add_argument('--keep-last', dest='drop_last', action='store_const', const=False, help='same as --no-drop-last')
     g.add_argument('--transfer-config', default=None, metavar='FILE', help='JSON/YAML file of TransferSpec fields (flags override)')
     return parser
 

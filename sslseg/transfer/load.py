@@ -4,12 +4,13 @@
 
 # %% ../../nbs/transfer/00_load.ipynb #e51e54da
 from __future__ import annotations
-import re
+import re, typing
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
 from torch import nn
 from ..core import SSLSegError, load_checkpoint
+from ..config import from_dict
 
 # %% auto #0
 __all__ = ['BN_RESET', 'TRANSFER_STEPS', 'Source', 'read_source', 'unit_map', 'parse_units', 'TransferReport',
@@ -213,19 +214,21 @@ class TransferSpec:
     decoder: str | None = None         # a checkpoint for the decoder
     layers: dict = field(default_factory=dict)   # {'1-12': 'rot.pt', '13-16': 'otsu.pt'}
     reset: str | None = None           # units re-initialised after loading, e.g. '13-16'
-    drop_last: bool | None = None      # None: drop the last layer when the class counts differ
-    reset_bn: str = 'none'             # 'none' | 'stats' | 'all' on the loaded units
+    drop_last: bool | None = None      # never load the last layer (--no-drop-last: load it; a class-count mismatch is then an error); None: drop it when the class counts differ
+    reset_bn: str = field(default='none', metadata=dict(choices=BN_RESET))   # reset batch norm of the loaded units: none, stats, or stats and affine (all)
     gray_to_rgb: bool = False          # first layer trained on gray -> RGB (Larsson et al.)
     learn_blocks: str | None = None    # Yang et al.: 'block345' learns blocks 3-5, freezes 1-2
     freeze: str | None = None          # units frozen (any granularity), e.g. 'layer1-7'
-    learned_init: str = 'finetune'     # 'finetune' (from the checkpoint) | 'random' (re-initialised) learned blocks
+    learned_init: str = field(default='finetune', metadata=dict(choices=('finetune', 'random')))   # learned blocks from the checkpoint (finetune) or re-initialised (random)
     unfreeze_epoch: int | None = None  # intermediary stage: encoder frozen for this many epochs
     energy_keep: float | None = None   # keep this fraction of highest-energy feature maps per conv
     energy_fill: str = 'kaiming'       # 'kaiming' or a checkpoint whose highest-energy maps fill the rest
-    energy_layers: str = 'encoder'
+    energy_layers: str = 'encoder'     # units whose feature maps the energy re-init ranks
     prune_amount: float | None = None  # lottery ticket: fraction of smallest-magnitude weights held at zero
-    prune_scope: str = 'global'        # 'global' | 'layer'
-    prune_layers: str = 'encoder'
+    prune_scope: str = field(default='global', metadata=dict(choices=('global', 'layer')))   # smallest weights over all pruned units (global) or per unit (layer)
+    prune_layers: str = 'encoder'      # units the lottery-ticket pruning applies to
+    flags: typing.ClassVar = ('init', 'encoder', 'decoder', 'reset', 'drop_last', 'reset_bn', 'gray_to_rgb', 'learn_blocks', 'freeze', 'learned_init',
+                              'unfreeze_epoch', 'energy_keep', 'energy_fill', 'energy_layers', 'prune_amount', 'prune_scope', 'prune_layers')
 
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
@@ -234,7 +237,7 @@ class TransferSpec:
         names = {f.name for f in fields(cls)}
         bad = [k for k in d if k not in names]
         if bad: raise SSLSegError(f"unknown transfer option(s) {', '.join(bad)}", None, f"valid: {', '.join(sorted(names))}")
-        return cls(**d)
+        return from_dict(cls, d)                                         # every value's type checked
 
     def is_empty(self) -> bool: return self == TransferSpec()
 
