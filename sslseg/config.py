@@ -467,7 +467,7 @@ def _has(cls, dotted: str) -> bool:
 
 def shortcut_field(cls, name: str) -> tuple[str, bool] | None:
     "(dotted field, negated) that shortcut `name` sets in config class `cls`, or None when `cls` has none of its fields."
-    for t in (lambda x: x if isinstance(x, tuple) else (x,))(SHORTCUTS.get(name, name)):   # a name not in the table: the field itself
+    for t in (lambda x: x if isinstance(x, tuple) else (x,))(SHORTCUTS.get(name, ())) + (name,):   # last: the field of that name itself
         neg = t.startswith('!'); t = t.lstrip('!')
         if _has(cls, t): return t, neg
     return None

@@ -5,6 +5,7 @@
 # %% ../../nbs/run/00_cli.ipynb #011f4051
 from __future__ import annotations
 import argparse, dataclasses, json, sys, typing
+from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from ..core import SSLSegError, Registry, REGISTRIES, default_device, camvid_root
@@ -18,8 +19,8 @@ from ..train import train_segmentation
 from .transfer_cli import add_transfer_args, transfer_spec_from_args
 
 # %% auto #0
-__all__ = ['COMMANDS', 'CONFIG_COMMANDS', 'error_line', 'cli_train', 'config_argv', 'main', 'cli_pretrain', 'cli_rf', 'cli_bench',
-           'cli_bench_tasks']
+__all__ = ['COMMANDS', 'CONFIG_COMMANDS', 'error_line', 'cli_train', 'config_argv', 'main', 'cli_pretrain', 'RFConfig', 'cli_rf',
+           'BenchConfig', 'cli_bench', 'TaskBenchConfig', 'cli_bench_tasks']
 
 # %% ../../nbs/run/00_cli.ipynb #44ecf60d
 def error_line(e: BaseException) -> str:
@@ -62,7 +63,7 @@ COMMANDS.update({
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
     'experiment': ('sslseg.run.experiment', 'cli_experiment', 'a resumable grid of pretext x transfer x labeled fraction x seed, with tables and charts'),
 })
-CONFIG_COMMANDS = ('train', 'pretrain', 'tune', 'kt', 'eval', 'analyze')   # --config is a whole job config (sslseg.config); for the others, a mapping of option names
+CONFIG_COMMANDS = ('train', 'pretrain', 'tune', 'kt', 'eval', 'analyze', 'rf', 'bench', 'bench-tasks')   # --config is a whole job config (sslseg.config); for the others, a mapping of option names
 
 def config_argv(argv: list) -> list:
     "Expand `--config FILE` (a mapping of option names to values) into flags placed before the others, which override them."
@@ -129,15 +130,20 @@ def cli_pretrain(argv=None) -> int:
     return 0
 
 # %% ../../nbs/run/00_cli.ipynb #15c81578
+@dataclass
+class RFConfig:
+    "Options of `sslseg rf`."
+    model: str | None = field(default=None, metadata=dict(positional=True, choices='backbone'))   # backbone
+    layer: str | None = None          # one layer/block (e.g. layer12, block5, output, or a module name)
+    input: list = field(default_factory=lambda: [512, 512], metadata=dict(nargs=2, type=int, metavar=('H', 'W')))   # input size
+    json: bool = False                # print a JSON list of {layer, rf, stride, padding, size, rf_min}
+    all: bool = False                 # every convolution and pooling module instead of the named units
+    flags: typing.ClassVar = ('model', 'layer', 'input', 'json', 'all')
+
 def cli_rf(argv: list[str]) -> int:
     "`sslseg rf MODEL [--layer NAME] [--input H W] [--json] [--all]`: receptive fields of a backbone, layer by layer."
-    p = argparse.ArgumentParser(prog='sslseg rf', description='Exact receptive field size, effective stride and padding per layer (h, w).')
-    p.add_argument('model', help=f"backbone: {', '.join(BACKBONES)}")
-    p.add_argument('--layer', help="one layer/block (e.g. layer12, block5, output, or a module name)")
-    p.add_argument('--input', nargs=2, type=int, default=[512, 512], metavar=('H', 'W'), help='input size (default 512 512)')
-    p.add_argument('--json', action='store_true', help='print a JSON list of {layer, rf, stride, padding, size, rf_min}')
-    p.add_argument('--all', action='store_true', help='every convolution and pooling module instead of the named units')
-    a = p.parse_args(argv)
+    a = build_config(RFConfig, config_parser(RFConfig, 'sslseg rf', 'Exact receptive field size, effective stride and padding per layer (h, w).').parse_args(argv))
+    if a.model is None: raise SSLSegError("no backbone named", None, "pass one, e.g. sslseg rf erfnet")
     if min(a.input) < 1: raise SSLSegError(f"bad --input {a.input}", fix="give a positive height and width")
     try: tab = receptive_fields(a.model, tuple(a.input), layers=[a.layer] if a.layer and a.layer != 'output' else None, all_modules=a.all)
     except RuntimeError as e:
@@ -147,25 +153,30 @@ def cli_rf(argv: list[str]) -> int:
     return 0
 
 # %% ../../nbs/run/00_cli.ipynb #02d37ef4
+@dataclass
+class BenchConfig:
+    "Options of `sslseg bench`."
+    sizes: list = field(default_factory=lambda: ['180x240', '360x480'], metadata=dict(nargs='+'))   # H x W sizes to time
+    batch_size: int = 8               # images per batch
+    repeats: int = 5                  # timed batches per figure and round; the median is printed
+    rounds: int = 3                   # eager and fast are timed in turn this many times
+    compile: bool = False             # also torch.compile the fast paths (compile time not counted)
+    levers: bool = False              # also time each lever alone (first size)
+    camvid: str | None = None         # CamVid root for the loading figure (None: $SSLSEG_CAMVID)
+    workers: list = field(default_factory=lambda: [0, 2], metadata=dict(nargs='+', type=int))   # DataLoader worker counts to time
+    amp: bool = True                  # mixed precision where the device has it (--no-amp: the float32 fast paths)
+    checkpoint: str | None = None     # a trained segmentation run or checkpoint: print the fast paths' agreement with eager on its data
+    data: str = 'synthetic'           # dataset of --checkpoint (synthetic, camvid, ...)
+    root: str | None = None           # dataset root of --checkpoint
+    size: list | None = field(default=None, metadata=dict(nargs=2, type=int, metavar=('H', 'W')))   # evaluation size of --checkpoint (None: the dataset's)
+    device: str | None = None         # cpu, cuda ... (None: cuda when available)
+    flags: typing.ClassVar = ('sizes', 'batch_size', 'repeats', 'rounds', 'compile', 'levers', 'camvid', 'workers', 'amp', 'checkpoint', 'data', 'root',
+                              'size', 'device')
+
 def cli_bench(argv=None) -> int:
     "`sslseg bench`: plain eager ERFNet vs the fast paths (train step, inference; same weights, alternating, medians, ratios) and data loading img/s."
     from sslseg.run.bench import data_throughput, gpu_fps, lever_times, agreement, ERFNET_PAPER_FPS
-    p = argparse.ArgumentParser(prog='sslseg bench', description=cli_bench.__doc__)
-    p.add_argument('--sizes', nargs='+', default=['180x240', '360x480'], help='H x W sizes to time (default: 180x240 360x480)')
-    p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--repeats', type=int, default=5, help='timed batches per figure and round; the median is printed')
-    p.add_argument('--rounds', type=int, default=3, help='eager and fast are timed in turn this many times')
-    p.add_argument('--compile', action='store_true', help='also torch.compile the fast paths (compile time not counted)')
-    p.add_argument('--levers', action='store_true', help='also time each lever alone (first size)')
-    p.add_argument('--camvid', default=None, help='CamVid root for the loading figure (default: $SSLSEG_CAMVID)')
-    p.add_argument('--workers', type=int, nargs='+', default=[0, 2], help='DataLoader worker counts to time')
-    p.add_argument('--no-amp', dest='amp', action='store_false', help='time the float32 fast paths (default: mixed precision where the device has it)')
-    p.add_argument('--checkpoint', default=None, help='a trained segmentation run or checkpoint: print the fast paths\' agreement with eager on its data')
-    p.add_argument('--data', default='synthetic', help='dataset of --checkpoint (synthetic, camvid, ...)')
-    p.add_argument('--root', default=None, help='dataset root of --checkpoint')
-    p.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), default=None, help='evaluation size of --checkpoint (default: the dataset\'s)')
-    p.add_argument('--device', default=None)
-    a = p.parse_args(argv)
+    a = build_config(BenchConfig, config_parser(BenchConfig, 'sslseg bench', cli_bench.__doc__).parse_args(argv))
     dev = default_device(a.device)
     print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
           f"torch {torch.__version__}, batch {a.batch_size}, median of {a.rounds} rounds x {a.repeats}, eager and fast alternating")
@@ -215,15 +226,19 @@ def _size(s: str):
     if len(p) not in (1, 2) or min(p) < 8: raise SSLSegError(f"bad --size {s!r}", None, "give one side (224) or H,W (180,240), at least 8 pixels")
     return (p[0], p[0]) if len(p) == 1 else tuple(p)
 
+@dataclass
+class TaskBenchConfig:
+    "Options of `sslseg bench-tasks`."
+    batch_size: int = 16              # images per batch
+    size: str = '224'                 # image side, or H,W
+    repeats: int = 5                  # timed batches; the median is printed
+    tasks: str | None = None          # comma-separated subset of the task registry (None: every task)
+    device: str | None = None         # cpu, cuda ... (None: cuda when available)
+    flags: typing.ClassVar = ('batch_size', 'size', 'repeats', 'tasks', 'device')
+
 def cli_bench_tasks(argv=None) -> int:
     "Print batch-making vs ERFNet training-step throughput (images/s) and their ratio for each registered task."
-    ap = argparse.ArgumentParser(prog='sslseg bench-tasks', description=cli_bench_tasks.__doc__)
-    ap.add_argument('--batch-size', type=int, default=16)
-    ap.add_argument('--size', type=str, default='224', help='image side, or H,W')
-    ap.add_argument('--repeats', type=int, default=5)
-    ap.add_argument('--tasks', type=str, default=None, help=f"comma-separated subset of: {', '.join(sorted(TASKS))}")
-    ap.add_argument('--device', type=str, default=None)
-    a = ap.parse_args(argv)
+    a = build_config(TaskBenchConfig, config_parser(TaskBenchConfig, 'sslseg bench-tasks', cli_bench_tasks.__doc__).parse_args(argv))
     try:
         size = _size(a.size)
         names = sorted(TASKS) if a.tasks is None else [n.strip() for n in a.tasks.split(',') if n.strip()]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
 from torch import nn
-from ..core import SSLSegError, load_checkpoint
+from ..core import SSLSegError, Registry, load_checkpoint
 from ..config import from_dict
 
 # %% auto #0
@@ -260,12 +260,12 @@ class TransferSpec:
         return out + [(p, c) for p, c in self.layers.items()]
 
 # %% ../../nbs/transfer/00_load.ipynb #b84dc8fd
-TRANSFER_STEPS: dict = {}
+TRANSFER_STEPS = Registry('transfer step')     # name -> (order, fn(model, spec, report)); freeze, reinit and prune register theirs
 
 def transfer_step(order: int):
     "Decorator: register `fn(model, spec, report)` (by its name; re-registering replaces) as a stage of `apply_transfer`, run in `order`."
     def deco(fn):
-        TRANSFER_STEPS[fn.__name__] = (order, fn)
+        TRANSFER_STEPS.register(fn.__name__, (order, fn))
         return fn
     return deco
 
