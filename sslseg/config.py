@@ -78,7 +78,7 @@ class ScheduleConfig:
     name: str = field(default='poly', metadata=dict(choices=SCHEDULES))   # poly | step | fixed | plateau
     per: str = 'step'                 # poly/step: update every optimiser step, or only at epoch starts ('epoch')
     power: float = 0.9                # poly: lr = base (1 - progress)^power
-    milestones: list = field(default_factory=list)   # step: where lr *= gamma; a value < 1 is a fraction of the run
+    milestones: list = field(default_factory=list, metadata=dict(nargs='+', type=float))   # step: where lr *= gamma; a value < 1 is a fraction of the run
     gamma: float = 0.1                # step and plateau: the factor of each drop
     patience: int = 1                 # plateau: epochs without improvement of the held-out score before a drop
     max_drops: int = 2                # plateau: after this many drops the next plateau ends the run
@@ -188,7 +188,7 @@ class TuneConfig:
     run: RunConfig = field(default_factory=lambda: RunConfig(out='runs/tune', epochs=None, steps=8000, batch_size=10))   # batch_size: images per graph (10/20/40 = 100/200/400 nodes, Fig. 5)
     finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(epochs=0))
     flags: typing.ClassVar = ('method', 'init', 'backbone', 'out', 'steps', 'lr', 'drop_at', 'images_per_batch', 'per_image', 'sides', 'patch_size',
-                              'bg_class', 'alpha', 'layer', 'grid', 'data', 'root', 'size', 'n', 'labeled_fraction', 'seed', 'device', 'workers',
+                              'bg_class', 'alpha', 'layer', 'grid', 'data', 'root', 'size', 'n', 'n_val', 'labeled_fraction', 'seed', 'device', 'workers',
                               'quiet', 'finetune_epochs', 'ft_batch_size')
 
     def validate(self) -> TuneConfig:
@@ -230,7 +230,7 @@ class KTConfig:
     run: RunConfig = field(default_factory=lambda: RunConfig(out='runs/kt', epochs=10, steps=None, batch_size=16))   # the student's run; out: the chain's folder
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     flags: typing.ClassVar = ('step', 'out', 'teacher', 'teacher_arch', 'k', 'layer', 'grid', 'clusters', 'student', 'steps', 'epochs', 'batch_size',
-                              'lr', 'init', 'data', 'root', 'size', 'n', 'labeled_fraction', 'seed', 'device', 'workers', 'quiet',
+                              'lr', 'init', 'data', 'root', 'size', 'n', 'n_val', 'labeled_fraction', 'seed', 'device', 'workers', 'quiet',
                               'finetune_epochs', 'ft_batch_size')
 
     def validate(self) -> KTConfig:

@@ -1,4 +1,5 @@
 "Mix-and-Match tuning and knowledge transfer (sslseg.tune): graph, triplets, loss, patch labels, short runs, pseudo-labels, student transfer."
+import json
 import numpy as np, pytest, torch
 from torchvision.ops import roi_align
 from sslseg.core import SSLSegError
@@ -107,3 +108,15 @@ def test_cli_errors(tmp_path):
     with pytest.raises(SSLSegError, match='needs --teacher'): cli_kt(['cluster', '--out', str(tmp_path)])
     with pytest.raises(SSLSegError, match='needs --init'): cli_kt(['finetune', '--out', str(tmp_path)])
     with pytest.raises(SystemExit): cli_tune(['--method', 'hard-triplets', '--out', str(tmp_path)])
+
+def test_kt_all_config_repeats_the_chain(tmp_path, one_thread):
+    "`sslseg kt all` writes the whole chain's config; `--config` of it repeats the run, fine-tuning batch included."
+    from sslseg.config import load_config, KTConfig, TrainConfig
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    assert cli_kt(['all', '--teacher', 'random', '--out', str(a), '--size', '32', '48', '--n', '12', '--n-val', '4', '--k', '3', '--grid', '1',
+                   '--steps', '2', '--batch-size', '4', '--finetune-epochs', '1', '--ft-batch-size', '3', '--quiet']) == 0
+    assert cli_kt(['--config', str(a / 'config.yaml'), '--out', str(b)]) == 0
+    ka, kb = (json.loads((d / 'kt.json').read_text()) for d in (a, b))
+    assert ka['miou'] == kb['miou'] and ka['cluster_sizes'] == kb['cluster_sizes']
+    assert load_config(b / 'finetune' / 'config.yaml', TrainConfig).run.batch_size == 3
+    assert load_config(b / 'config.yaml', KTConfig).run.steps == 2
