@@ -13,7 +13,7 @@ from .core import SSLSegError, Registry, REGISTRIES, atomic_write
 __all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALYSES', 'RECIPES', 'SHORTCUTS', 'AugmentConfig',
            'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig',
            'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'AnalyzeConfig', 'to_dict',
-           'from_dict', 'nest', 'deep_merge', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe',
+           'from_dict', 'deep_merge', 'nest', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe',
            'shortcut_field', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser',
            'build_config']
 
@@ -347,20 +347,20 @@ def from_dict(cls, d: dict | None, path=None, _prefix: str = ''):
         kw[k] = v
     return cls(**kw)
 
-def nest(d: dict) -> dict:
-    "Dotted keys as nested dicts: `{'run.epochs': 3}` -> `{'run': {'epochs': 3}}`."
-    out = {}
-    for k, v in d.items():
-        *parents, last = str(k).split('.')
-        node = out
-        for p in parents: node = node.setdefault(p, {})
-        node[last] = v
-    return out
 
 def deep_merge(a: dict, b: dict) -> dict:
     "A new dict: `a` updated by `b`, nested dicts merged key by key (b wins)."
     out = dict(a)
     for k, v in b.items(): out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+def nest(d: dict | None) -> dict:
+    "Dotted keys as nested dicts, at every level, merged in order and without touching `d`: `{'run.epochs': 3}` -> `{'run': {'epochs': 3}}`."
+    out = {}
+    for k, v in (d or {}).items():
+        if isinstance(v, dict): v = nest(v)
+        for p in reversed(str(k).split('.')): v = {p: v}
+        out = deep_merge(out, v)
     return out
 
 def override(cfg, updates: dict):

@@ -139,3 +139,15 @@ def test_experiment_config(tmp_path):
     assert len(r['rows']) == 1 and any(k.startswith('iou_') for k in r['summary'][0])
     lines = []; experiment(spec, ExperimentConfig(out=str(tmp_path / 'exp'), dry_run=True), log=lines.append)
     assert len(lines) == 1 and lines[0].startswith('done  train')
+
+def test_test_split_is_evaluated(tmp_path):
+    "A run on a dataset with a test split is also evaluated there (sslseg.train.evaluate), and the table gets a test column."
+    r = fake_camvid(tmp_path / 'cv', n=4, size=(32, 48))
+    shutil.copytree(r / 'val', r / 'test'); shutil.copytree(r / 'valannot', r / 'testannot')
+    (r / 'test.txt').write_text((r / 'val.txt').read_text().replace('/val', '/test'))
+    spec = dict(name='evt', train={'data': {'name': 'camvid', 'size': [32, 48], 'workers': 0}, 'run': {'epochs': 1, 'batch_size': 2, 'device': 'cpu'}},
+                settings={'random': {}}, seeds=[0])
+    rep = experiment(spec, ExperimentConfig(out=str(tmp_path / 'exp'), root=str(r)), log=lambda *a: None)
+    t = json.loads(next((tmp_path / 'exp' / 'runs').glob('*/eval_test.json')).read_text())
+    assert t['split'] == 'test' and t['n_images'] == 4 and rep['rows'][0]['test_miou'] == 100 * t['miou']
+    assert '| test mIoU |' in (tmp_path / 'exp' / 'evt' / 'table.md').read_text()

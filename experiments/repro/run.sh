@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CamVid miniature tables (issue 11): every spec in specs/ (but base.yaml) in one experiment folder, so that the tables share
-# their jobs, then the tables, claims and charts copied to results/ for the notebooks in nbs/experiment/ and the README.
+# their jobs, then the tables, claims and charts copied to results/ for the notebooks in nbs/repro/ and the README.
 # Resumable: run it again after a kill and only unfinished jobs run. About 2 h on a 2-core CPU (2 jobs at once).
 # Usage: bash experiments/repro/run.sh CAMVID_ROOT [OUT_DIR]   (extra: SET="--set seeds=[0]" for a quick look)
 set -euo pipefail

@@ -8,7 +8,7 @@ import copy, hashlib, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 from ..core import SSLSegError, camvid_root
-from ..config import to_dict, override
+from ..config import to_dict
 from .spec import *
 from .spec import _refs, _sub
 

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/experiment/03_report.ipynb #1e5dea02
 from __future__ import annotations
-import copy, json, math, statistics
+import copy, json, math, statistics, typing
 from dataclasses import dataclass
 from pathlib import Path
 from ..core import SSLSegError, atomic_json, atomic_write
@@ -175,6 +175,7 @@ class ExperimentConfig:
     dry_run: bool = False               # list the jobs and whether they are done; run nothing
     report_only: bool = False           # write the tables and charts of what has finished; run nothing
     per_class: bool | None = None       # per-class IoU columns in the tables (None: the spec's per_class:)
+    flags: typing.ClassVar = ('out', 'root', 'jobs', 'dry_run', 'report_only', 'per_class')   # the command-line flags (sslseg.config.add_config_flags)
 
 def _specs(spec, overrides=None) -> list[Spec]:
     "Specs from a file, a preset name, a dict or a `Spec`, or a list of them."

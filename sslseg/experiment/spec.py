@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from ..core import SSLSegError
+from ..core import SSLSegError, Registry
 from ..config import TrainConfig, PretrainConfig, override, nest, deep_merge, read_yaml
 
 # %% auto #0
@@ -80,12 +80,6 @@ def stage_order(stages: dict, path=None) -> list[str]:
     return order
 
 # %% ../../nbs/experiment/00_spec.ipynb #df3366fb
-def _nested(d: dict) -> dict:
-    "Dotted keys ('run.epochs': 3) as nested dicts at any depth, merged with the nested ones whatever their order; `d` is not changed."
-    out = {}
-    for k, v in (d or {}).items(): out = deep_merge(out, nest({k: _nested(v) if isinstance(v, dict) else v}))
-    return out
-
 def _sub(x, paths: dict):
     "Replace '@name' / '@name:STEP' references in `x` by `paths[name]` (a str, or a callable of the step)."
     if isinstance(x, str) and x.startswith('@'):
@@ -98,7 +92,7 @@ def _sub(x, paths: dict):
 
 def _apply(cfg, d: dict, what: str):
     "`cfg` with the nested/dotted keys of `d`; a recipe name is applied first."
-    d = _nested(d)
+    d = nest(d)
     if d.get('recipe'):
         from sslseg.config import apply_recipe
         cfg = apply_recipe(cfg, d['recipe'])
@@ -115,14 +109,14 @@ def _apply(cfg, d: dict, what: str):
 def pretrain_stage_config(s: Spec, name: str, paths: dict) -> PretrainConfig:
     "The resolved `PretrainConfig` of pretext stage `name` (spec-wide `pretrain:` keys, then the stage's own), references replaced by `paths`."
     st = _sub(s.stages[name], paths)
-    cfg = _apply(PretrainConfig(), deep_merge(_nested(s.pretrain), _nested(st)), f"stage {name!r}")
+    cfg = _apply(PretrainConfig(), deep_merge(nest(s.pretrain), nest(st)), f"stage {name!r}")
     return cfg.validate()
 
 def run_config(s: Spec, setting: str, fraction: str, seed: int, paths: dict) -> TrainConfig:
     "The resolved `TrainConfig` of one fine-tuning run, references replaced by `paths`."
     from sslseg.train.segment import train_config
     st = s.settings[setting] or {}
-    cfg = _apply(TrainConfig(), deep_merge(_nested(s.train), _nested(st.get('train') or {})), f"setting {setting!r}")
+    cfg = _apply(TrainConfig(), deep_merge(nest(s.train), nest(st.get('train') or {})), f"setting {setting!r}")
     cfg = override(cfg, {'data.labeled_fraction': str(fraction), 'data.subset_seed': s.subset_seed, 'run.seed': int(seed)})
     tr = _sub(st.get('transfer') or {}, paths)
     cfg.transfer = {**(cfg.transfer or {}), **tr} or None
@@ -185,8 +179,8 @@ def load_spec(path=None, overrides: dict | None = None, **kw) -> Spec:
         base = Path(d['base']) if path is None or Path(d['base']).is_absolute() else path.parent / d['base']
         b = read_yaml(base, 'base spec')
         if b.get('base'): raise SSLSegError("a base spec cannot have a base of its own", base, "merge the two files")
-        d = deep_merge({k: _nested(v) if k in ('train', 'pretrain') else v for k, v in b.items()}, {k: v for k, v in d.items() if k != 'base'})
-    d = {k: _nested(v) if k in ('train', 'pretrain') and isinstance(v, dict) else v for k, v in d.items()}   # config keys: nested, dotted ones too
+        d = deep_merge({k: nest(v) if k in ('train', 'pretrain') else v for k, v in b.items()}, {k: v for k, v in d.items() if k != 'base'})
+    d = {k: nest(v) if k in ('train', 'pretrain') and isinstance(v, dict) else v for k, v in d.items()}   # config keys: nested, dotted ones too
     for k, v in (overrides or {}).items(): d = deep_merge(d, nest({k: v}))                              # --set wins over the files
     bad = [k for k in d if k not in SPEC_KEYS]
     if bad: raise SSLSegError(f"unknown spec key(s) {', '.join(map(repr, bad))}", path, f"valid keys: {', '.join(SPEC_KEYS)}")
@@ -200,7 +194,7 @@ CAMVID_MINI = dict(train={'data': {'name': 'camvid', 'size': [96, 128], 'workers
                    pretrain={'data': {'name': 'camvid', 'size': [96, 128], 'workers': 0}, 'run': {'steps': 300, 'batch_size': 16}},
                    fractions=['1/4'], seeds=[0, 1, 2], subset_seed=0, baseline='random', jobs=2)
 
-PRESETS: dict = {}      # name -> spec (a dict as in a YAML file); `sslseg experiment NAME` runs one
+PRESETS = Registry('preset')      # name -> spec (a dict as in a YAML file); `sslseg experiment NAME` runs one
 
 PRESETS['camvid-quarter'] = dict(CAMVID_MINI, name='camvid-quarter',
     description="The best recipe of the CamVid miniature (nbs/repro/00_overview): colorization pretext (Lab regression, 300 steps on the "

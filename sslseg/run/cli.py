@@ -19,8 +19,8 @@ from ..train import train_segmentation
 from .transfer_cli import add_transfer_args, transfer_spec_from_args
 
 # %% auto #0
-__all__ = ['COMMANDS', 'CONFIG_COMMANDS', 'error_line', 'cli_train', 'config_argv', 'main', 'cli_pretrain', 'RFConfig', 'cli_rf',
-           'BenchConfig', 'cli_bench', 'TaskBenchConfig', 'cli_bench_tasks']
+__all__ = ['COMMANDS', 'error_line', 'cli_train', 'main', 'cli_pretrain', 'RFConfig', 'cli_rf', 'BenchConfig', 'cli_bench',
+           'TaskBenchConfig', 'cli_bench_tasks']
 
 # %% ../../nbs/run/00_cli.ipynb #44ecf60d
 def error_line(e: BaseException) -> str:
@@ -63,24 +63,6 @@ COMMANDS.update({
     'eval': ('sslseg.run.transfer_cli', 'cli_eval', 'mIoU, per-class IoU and pixel accuracy of a checkpoint on any split'),
     'experiment': ('sslseg.run.experiment', 'cli_experiment', 'a resumable grid of pretext x transfer x labeled fraction x seed, with tables and charts'),
 })
-CONFIG_COMMANDS = ('train', 'pretrain', 'tune', 'kt', 'eval', 'analyze', 'rf', 'bench', 'bench-tasks')   # --config is a whole job config (sslseg.config); for the others, a mapping of option names
-
-def config_argv(argv: list) -> list:
-    "Expand `--config FILE` (a mapping of option names to values) into flags placed before the others, which override them."
-    if '--config' not in argv: return list(argv)
-    i = argv.index('--config')
-    if i + 1 >= len(argv): raise SSLSegError("--config needs a file", None, "write --config FILE.yaml")
-    path, rest = Path(argv[i + 1]), argv[:i] + argv[i + 2:]
-    d = read_yaml(path)
-    flags = []
-    for k, v in d.items():
-        f = '--' + str(k).replace('_', '-')
-        if v is True: flags.append(f)
-        elif v is False or v is None: continue
-        elif isinstance(v, (list, tuple)): flags += [f, *map(str, v)]
-        else: flags += [f, str(v)]
-    pos = [a for a in rest if not a.startswith('-')][:1] if rest and not rest[0].startswith('-') else []
-    return pos + flags + rest[len(pos):]
 
 def _usage() -> str:
     return 'usage: sslseg COMMAND [options]   (sslseg COMMAND --help for its options)\n\ncommands:\n' + \
@@ -97,7 +79,6 @@ def main(argv=None) -> int:
         print(f"sslseg: error: unknown command {cmd!r}\n" + _usage(), file=sys.stderr); return 2
     mod, fn, _ = COMMANDS[cmd]
     try:
-        if cmd not in CONFIG_COMMANDS: rest = config_argv(rest)
         return getattr(importlib.import_module(mod), fn)(rest) or 0
     except SSLSegError as e:
         print(f"sslseg {cmd}: error: {error_line(e)}", file=sys.stderr); return 2

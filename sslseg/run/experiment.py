@@ -13,18 +13,14 @@ __all__ = ['cli_experiment']
 def cli_experiment(argv=None) -> int:
     "`sslseg experiment SPEC [SPEC ...] --out DIR`: run the grids of the specs (finished jobs are skipped), then write their tables and charts."
     import argparse
-    from sslseg.run.cli import parse_opts
-    d = ExperimentConfig()
+    from sslseg.config import add_config_flags, parse_opts, load_config, with_shortcuts
     p = argparse.ArgumentParser(prog='sslseg experiment', description=cli_experiment.__doc__)
     p.add_argument('spec', nargs='+', help=f"experiment spec YAML file(s) or preset name(s) ({', '.join(PRESETS)}); several specs share the jobs they have in common")
-    p.add_argument('--out', default=d.out, help='experiment folder (stages/, runs/, and one folder of results per spec)')
-    p.add_argument('--root', default=d.root, help='dataset root (default: the spec\'s, or $SSLSEG_CAMVID for camvid)')
-    p.add_argument('--jobs', type=int, default=d.jobs, help='runs at once as processes (default: the spec\'s jobs:)')
-    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a spec key, e.g. train.run.epochs=2 or seeds=[0]')
-    p.add_argument('--dry-run', action='store_true', help='list the jobs and whether they are done; run nothing')
-    p.add_argument('--report-only', action='store_true', help='write the tables and charts of what has finished; run nothing')
-    p.add_argument('--per-class', action='store_true', default=d.per_class, help='per-class IoU columns in the tables')
+    add_config_flags(p, ExperimentConfig, layered=False)            # --out, --root, --jobs, --dry-run, --report-only, --per-class
+    p.add_argument('--config', default=None, metavar='FILE', help='a YAML/JSON file of these options (out, root, jobs, ...); flags override it')
+    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a key of every spec, e.g. train.run.epochs=2 or seeds=[0]')
     a = p.parse_args(argv)
-    cfg = ExperimentConfig(out=a.out, root=a.root, jobs=a.jobs, dry_run=a.dry_run, report_only=a.report_only, per_class=a.per_class)
+    cfg = load_config(a.config, ExperimentConfig) if a.config else ExperimentConfig()     # the same layers as every job: file, then flags
+    cfg = with_shortcuts(cfg, **{n: getattr(a, n) for n in ExperimentConfig.flags if getattr(a, n) is not None})
     experiment(a.spec if len(a.spec) > 1 else a.spec[0], cfg, parse_opts(a.set, 'config'))
     return 0
