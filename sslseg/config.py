@@ -14,7 +14,7 @@ __all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALY
            'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig',
            'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'AnalyzeConfig', 'to_dict',
            'from_dict', 'deep_merge', 'nest', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe',
-           'shortcut_field', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser',
+           'shortcut_field', 'resolve', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser',
            'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
@@ -472,7 +472,13 @@ def shortcut_field(cls, name: str) -> tuple[str, bool] | None:
         if _has(cls, t): return t, neg
     return None
 
-def with_shortcuts(cfg, *_, **kw):
+def resolve(cls, cfg=None, **kw):
+    "The validated config of class `cls` from `cfg` (default: `cls()`) and keyword shortcuts, with the data's dataset-dependent defaults filled in: what every job runs with."
+    cfg = with_shortcuts(cfg or cls(), **kw)
+    if is_dataclass(getattr(cfg, 'data', None)): cfg = dataclasses.replace(cfg, data=cfg.data.resolved())
+    return cfg.validate()
+
+def with_shortcuts(cfg, **kw):
     "A copy of `cfg` with keyword shortcuts (names of `SHORTCUTS`) applied, e.g. `epochs=3, lr=1e-3`; sequences become lists; a `recipe` first."
     if kw.get('recipe'): cfg = apply_recipe(cfg, kw['recipe'])
     ups = {}

@@ -155,7 +155,7 @@ def trained_run(tmp_path_factory):
 
 def test_trained_model_tolerance(trained_run):
     "The stated tolerance on a trained network: float32 fast path the same class everywhere; the mixed-precision path >= 99% of pixels, mIoU within 0.5 points, logits within 2%."
-    from sslseg.run.bench import agreement
+    from sslseg.bench import agreement
     a = agreement(trained_run, size=(64, 80), n=16)
     f32 = a['fast float32']
     assert f32['agreement'] == 1.0 and f32['logit_rel_err'] < 1e-5, a

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / 'sslseg'
-ORDER = ['core', 'config', 'callback', 'data', 'models', 'tasks', 'transfer', 'train', 'analysis', 'tune', 'experiment', 'run']
+ORDER = ['core', 'config', 'callback', 'data', 'models', 'tasks', 'transfer', 'train', 'analysis', 'tune', 'experiment', 'bench', 'run']
 IGNORED = {'__init__', '_modidx', '__main__'}   # the package root's own files: version, nbdev index
 
 def module_name(path: Path, root: Path = ROOT) -> str:

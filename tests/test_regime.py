@@ -3,7 +3,7 @@ import argparse, dataclasses, importlib, inspect, pkgutil
 import pytest
 import sslseg
 from sslseg.config import (SYNTHETIC_DEFAULTS, TrainConfig, PretrainConfig, TuneConfig, KTConfig, EvalConfig, config_parser, build_config,
-                           SHORTCUTS, shortcut_field)
+                           SHORTCUTS, shortcut_field, resolve)
 from sslseg.core import REGISTRIES
 
 
@@ -48,11 +48,10 @@ def test_workers_help_tells_the_real_default():
 
 def test_synthetic_defaults_live_in_one_place():
     from sslseg.data import get_dataset
-    from sslseg.train.evaluate import eval_config
     d = SYNTHETIC_DEFAULTS
     assert list(get_dataset('synthetic')[0][0].shape[-2:]) == d['size'] and len(get_dataset('synthetic')) == d['n_train']
     assert len(get_dataset('synthetic', split='val')) == d['n_val']
-    assert TrainConfig().data.resolved().size == d['size'] and eval_config(checkpoint='x').data.size == d['size']
+    assert TrainConfig().data.resolved().size == d['size'] and resolve(EvalConfig, checkpoint='x').data.size == d['size']
     assert TuneConfig().data.resolved().n_train == d['n_train']
 
 def test_kt_ft_batch_size_reaches_the_config():

@@ -21,7 +21,7 @@ from ..train.learner import Learner
 
 # %% auto #0
 __all__ = ['load_model', 'layer_module', 'capture', 'layer_outputs', 'evaluating', 'unit_pixels', 'labels_at', 'merge_topk',
-           'PatchFeatures', 'batches', 'collect_patch_features', 'fine_tune', 'write_result']
+           'PatchFeatures', 'batches', 'collect_patch_features', 'fine_tune', 'pooled_features', 'write_result']
 
 # %% ../../nbs/analysis/00_features.ipynb #ecc4c6af
 def load_model(spec='random', arch: str = 'erfnet', num_classes: int = 12, seed: int = 0, device=None) -> nn.Module:
@@ -167,6 +167,16 @@ def fine_tune(model: nn.Module, ds, steps: int = 20, lr: float = 1e-3, batch_siz
         Learner(m, SegmentationTask(ds.num_classes, getattr(ds, 'ignore_index', 255)), dl, lr=lr, epochs=max(1, -(-steps // len(dl))),
                 max_steps=steps, progress=False, seed=seed, device=device, amp=False).fit()
     return m.eval()
+
+# %% ../../nbs/analysis/00_features.ipynb #0bd36c24
+@torch.no_grad()
+def pooled_features(model, ds, layer: str, batch_size: int = 8, n_images: int | None = None, device=None) -> np.ndarray:
+    "(N, C) per-image features: `layer`'s map averaged over positions (streamed)."
+    out = []
+    with evaluating(model):
+        for _, x, _ in batches(ds, batch_size, n_images):
+            out.append(layer_outputs(model, x.to(device or next(model.parameters()).device), [layer])[layer].mean((2, 3)).float().cpu())
+    return torch.cat(out).numpy()
 
 # %% ../../nbs/analysis/00_features.ipynb #38745771
 def _jsonable(o):

@@ -11,10 +11,10 @@ from ..core import SSLSegError, camvid_root
 from ..data import get_dataset
 from ..config import AnalyzeConfig, ANALYSES, config_parser, build_config, save_config
 from ..analysis import (load_model, collect_patch_features, tsne_figure, top_activations, top_activation_figure,
-                             feature_shift, shift_figure, filters_figure, cluster_views, batches, layer_outputs, evaluating)
+                             feature_shift, shift_figure, filters_figure, cluster_views, pooled_features)
 
 # %% auto #0
-__all__ = ['KINDS', 'analyze_parser', 'parse_models', 'pooled_features', 'cli_analyze']
+__all__ = ['KINDS', 'analyze_parser', 'parse_models', 'cli_analyze']
 
 # %% ../../nbs/run/03_cli_analyze.ipynb #21da555d
 KINDS = ANALYSES
@@ -35,15 +35,6 @@ def parse_models(specs, arch: str, num_classes: int, seed: int = 0, device=None)
     return out
 
 # %% ../../nbs/run/03_cli_analyze.ipynb #0791d54f
-@torch.no_grad()
-def pooled_features(model, ds, layer: str, batch_size: int = 8, n_images: int | None = None, device=None) -> np.ndarray:
-    "(N, C) per-image features: `layer`'s map averaged over positions (streamed)."
-    out = []
-    with evaluating(model):
-        for _, x, _ in batches(ds, batch_size, n_images):
-            out.append(layer_outputs(model, x.to(device or next(model.parameters()).device), [layer])[layer].mean((2, 3)).float().cpu())
-    return torch.cat(out).numpy()
-
 def cli_analyze(argv=None) -> int:
     "`sslseg analyze KIND ...`: run one analysis and write OUT.png + OUT.json; prints the key numbers."
     import matplotlib, sys

@@ -12,8 +12,8 @@ from ..core import SSLSegError, Registry, REGISTRIES, default_device, camvid_roo
 from ..models import BACKBONES, receptive_fields
 from ..tasks import TASKS
 from ..train.pretrain import make_task, pretrain
-from .bench import erfnet_throughput
-from .taskbench import task_throughput, BENCH_ARGS
+from ..bench import erfnet_throughput
+from ..bench import task_throughput, BENCH_ARGS
 from ..config import TrainConfig, PretrainConfig, override, read_yaml, parse_opts, config_parser, build_config
 from ..train import train_segmentation
 from .transfer_cli import add_transfer_args, transfer_spec_from_args
@@ -156,7 +156,7 @@ class BenchConfig:
 
 def cli_bench(argv=None) -> int:
     "`sslseg bench`: plain eager ERFNet vs the fast paths (train step, inference; same weights, alternating, medians, ratios) and data loading img/s."
-    from sslseg.run.bench import data_throughput, gpu_fps, lever_times, agreement, ERFNET_PAPER_FPS
+    from sslseg.bench import data_throughput, gpu_fps, lever_times, agreement, ERFNET_PAPER_FPS
     a = build_config(BenchConfig, config_parser(BenchConfig, 'sslseg bench', cli_bench.__doc__).parse_args(argv))
     dev = default_device(a.device)
     print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "

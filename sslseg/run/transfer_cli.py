@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, load_checkpoint, atomic_json, default_device
-from ..config import EvalConfig, config_parser, build_config, add_config_flags, save_config, read_yaml
-from ..train.evaluate import eval_config, evaluate_checkpoint
+from ..config import EvalConfig, resolve, config_parser, build_config, add_config_flags, save_config, read_yaml
+from ..train.evaluate import evaluate_checkpoint
 from ..data import get_dataset
 from ..models.backbones import backbone_from_config
 from ..tasks.base import SegmentationTask, seg_metrics
@@ -53,7 +53,7 @@ def transfer_spec_from_args(ns) -> TransferSpec:
 def cli_eval(argv=None) -> int:
     "`sslseg eval CKPT_OR_RUN --data D --root R --split S --size H W`: print and write mIoU, per-class IoU and pixel accuracy, and the config that repeats it."
     a = config_parser(EvalConfig, 'sslseg eval', cli_eval.__doc__).parse_args(argv)
-    cfg = eval_config(build_config(EvalConfig, a))
+    cfg = resolve(EvalConfig, build_config(EvalConfig, a))
     r = evaluate_checkpoint(cfg)
     size = cfg.data.size
     out = Path(cfg.out) if cfg.out else Path(r['checkpoint']).parent / f"eval_{cfg.data.name}_{cfg.split}_{'x'.join(map(str, size)) if size else 'native'}.json"

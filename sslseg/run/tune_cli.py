@@ -4,8 +4,8 @@
 from __future__ import annotations
 from pathlib import Path
 from ..core import SSLSegError
-from ..config import TuneConfig, KTConfig, config_parser, build_config, override, save_config
-from ..tune.mixmatch import tune_config, mixmatch_tune, finetune
+from ..config import TuneConfig, KTConfig, resolve, config_parser, build_config, override, save_config
+from ..tune.mixmatch import mixmatch_tune, finetune
 from ..tune.knowledge import kt_config, cluster_teacher, train_student, knowledge_transfer
 
 # %% auto #0
@@ -22,7 +22,7 @@ def cli_tune(argv=None) -> int:
     argv = list(argv or [])
     if 'knowledge' in argv and argv.index('knowledge') > 0 and argv[argv.index('knowledge') - 1] == '--method':
         i = argv.index('knowledge'); return cli_kt(['all'] + argv[:i - 1] + argv[i + 1:])
-    cfg = tune_config(build_config(TuneConfig, tune_parser().parse_args(argv)))
+    cfg = resolve(TuneConfig, build_config(TuneConfig, tune_parser().parse_args(argv)))
     r = mixmatch_tune(cfg)
     print(f"{cfg.method}: {r['steps']} steps, {r['images_per_batch']} images/graph, {r['patch_size']} px patches; triplet acc {r['final_triplet_acc']:.3f}; "
           f"same/other-class distance {r['distances_before']['same']:.3f}/{r['distances_before']['other']:.3f} -> "

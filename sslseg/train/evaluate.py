@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, load_checkpoint
-from ..config import EvalConfig, with_shortcuts, to_dict
+from ..config import EvalConfig, resolve, to_dict
 from ..data import get_dataset
 from ..models.backbones import backbone_from_config
 from ..tasks.base import SegmentationTask, seg_metrics
 from .learner import evaluate
 
 # %% auto #0
-__all__ = ['resolve_checkpoint', 'segmentation_model', 'eval_config', 'evaluate_checkpoint']
+__all__ = ['resolve_checkpoint', 'segmentation_model', 'evaluate_checkpoint']
 
 # %% ../../nbs/train/03_evaluate.ipynb #2c30b763
 def resolve_checkpoint(ckpt_or_run) -> Path:
@@ -42,15 +42,9 @@ def segmentation_model(ckpt_or_run, data: str = 'synthetic', split: str = 'val',
     model = backbone_from_config(cfg); load_checkpoint(path, model)
     return model, path, ds
 
-def eval_config(cfg: EvalConfig | None = None, **kw) -> EvalConfig:
-    "The resolved, validated `EvalConfig` from `cfg` and keyword shortcuts (checkpoint=, data=, root=, split=, size=, batch_size= ...)."
-    cfg = with_shortcuts(cfg or EvalConfig(), **kw)
-    cfg.data = cfg.data.resolved()
-    return cfg.validate()
-
 def evaluate_checkpoint(cfg: EvalConfig | None = None, **kw) -> dict:
-    "mIoU, per-class IoU and pixel accuracy of a segmentation checkpoint on one split of a dataset (see `eval_config`), with the config used."
-    cfg = eval_config(cfg, **kw); d = cfg.data
+    "mIoU, per-class IoU and pixel accuracy of a segmentation checkpoint on one split of a dataset (an `EvalConfig` and keyword shortcuts: checkpoint=, data=, root=, split=, size=, batch_size= ...), with the config used."
+    cfg = resolve(EvalConfig, cfg, **kw); d = cfg.data
     n = d.n_train if cfg.split in ('train', 'train_aug') else d.n_val
     model, path, ds = segmentation_model(cfg.checkpoint, d.name, cfg.split, d.root, d.size, n)
     task = SegmentationTask(ds.num_classes, ds.ignore_index, class_names=list(ds.classes))

@@ -4,12 +4,12 @@
 
 # %% ../../nbs/train/02_segment.ipynb #19e5a880
 from __future__ import annotations
-import multiprocessing, os, time
+import dataclasses, multiprocessing, os, time
 from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
-from ..config import TrainConfig, with_shortcuts, to_dict, save_config
+from ..config import TrainConfig, resolve, with_shortcuts, to_dict, save_config
 from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize, cache_dataset
 from ..data.cache import loader_workers, cache_workers
 from ..models import build_backbone
@@ -46,9 +46,8 @@ def prediction_figure(model, ds, idxs=range(4), device=None, normalized: bool = 
 def train_config(cfg: TrainConfig | None = None, init=None, **kw) -> TrainConfig:
     "The resolved, validated config of a segmentation run from `cfg` and keyword shortcuts (`init=CKPT`: transfer every layer it holds)."
     cfg = with_shortcuts(cfg or TrainConfig(), **kw)
-    if init is not None: cfg.transfer = {**(cfg.transfer or {}), 'init': str(init)}
-    cfg.data = cfg.data.resolved()
-    return cfg.validate()
+    if init is not None: cfg = dataclasses.replace(cfg, transfer={**(cfg.transfer or {}), 'init': str(init)})
+    return resolve(TrainConfig, cfg)
 
 def _is_main() -> bool: return int(os.environ.get('RANK', 0)) == 0   # torchrun's rank; 0 when not distributed
 

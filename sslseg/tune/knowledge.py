@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from ..core import SSLSegError, default_device, atomic_json, atomic_write
-from ..config import KTConfig, PretrainConfig, DataConfig, with_shortcuts, save_config
+from ..config import KTConfig, PretrainConfig, DataConfig, resolve, with_shortcuts, save_config
 from ..models.backbones import build_backbone
 from ..tasks.base import images_of
 from ..tasks.cluster import ClusterTask, kmeans_labels
@@ -65,11 +65,9 @@ def teacher_features(net, dataset, layer=None, grid: int = 4, batch_size: int = 
 def kt_config(cfg: KTConfig | None = None, step: str | None = None, **kw) -> KTConfig:
     "The validated `KTConfig` of `step` (cluster, student, finetune, all) from `cfg` and keyword shortcuts (teacher=, out=, k=, size=, n= ...)."
     cfg = with_shortcuts(cfg or KTConfig(), **kw)
-    if step: cfg = dataclasses.replace(cfg, step=step)
-    cfg = dataclasses.replace(cfg, data=cfg.data.resolved())
     if cfg.run.steps is not None and cfg.run.epochs is not None and 'epochs' not in kw:    # steps given: they replace the default epochs
         cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, epochs=None))
-    return cfg.validate()
+    return resolve(KTConfig, dataclasses.replace(cfg, step=step or cfg.step))
 
 def _identity(cfg: KTConfig) -> dict:
     c, d = cfg.cluster, cfg.data

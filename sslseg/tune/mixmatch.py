@@ -17,13 +17,12 @@ from ..train.segment import train_segmentation
 from ..models.backbones import build_backbone, backbone_from_config
 from ..data import get_dataset, labeled_subset
 from ..transfer.load import read_source, load_parts
-from ..config import TrainConfig, TuneConfig, TUNE_METHODS, with_shortcuts, to_dict, save_config
+from ..config import TrainConfig, TuneConfig, TUNE_METHODS, resolve, with_shortcuts, to_dict, save_config
 
 # %% auto #0
 __all__ = ['MM_SIDES', 'MM_PATCH', 'STRATEGIES', 'STRATEGY', 'input_scale', 'sample_patches', 'extract_patches', 'class_graph',
            'random_triplets', 'class_components', 'draw_graph', 'triplet_distances', 'triplet_loss', 'PatchEmbedder',
-           'MixMatchTask', 'pair_distances', 'backbone_from', 'export_encoder', 'finetune', 'tune_config',
-           'mixmatch_tune']
+           'MixMatchTask', 'pair_distances', 'backbone_from', 'export_encoder', 'finetune', 'mixmatch_tune']
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #4d44fd86
 MM_SIDES = (64, 256)   # the authors' patch side range (px) for full-size images
@@ -224,15 +223,9 @@ def finetune(checkpoint, cfg: TrainConfig | None = None, **kw) -> dict:
 
 STRATEGY = dict(zip(TUNE_METHODS, ('graph', 'random')))    # tuning method -> MixMatchTask strategy
 
-def tune_config(cfg: TuneConfig | None = None, **kw) -> TuneConfig:
-    "The resolved, validated `TuneConfig` from `cfg` and keyword shortcuts (init=, out=, steps=, images_per_batch=, size=, n= ...)."
-    cfg = with_shortcuts(cfg or TuneConfig(), **kw)
-    cfg.data = cfg.data.resolved()
-    return cfg.validate()
-
 def mixmatch_tune(cfg: TuneConfig | None = None, **kw) -> dict:
-    "Mix-and-Match (or random-triplets) tuning of `cfg.init` on the labeled train images of `cfg.data` (see `tune_config`); writes config.yaml, last.pt, encoder.pt, log.csv, summary.json, and finetune/ when `cfg.finetune.epochs` > 0."
-    cfg = tune_config(cfg, **kw)
+    "Mix-and-Match (or random-triplets) tuning of `cfg.init` on the labeled train images of `cfg.data` (a `TuneConfig` and keyword shortcuts: init=, out=, steps=, images_per_batch=, size=, n= ...); writes config.yaml, last.pt, encoder.pt, log.csv, summary.json, and finetune/ when `cfg.finetune.epochs` > 0."
+    cfg = resolve(TuneConfig, cfg, **kw)
     d, r = cfg.data, cfg.run
     out = Path(r.out)
     if (out / 'summary.json').is_file(): raise SSLSegError("the output folder already holds a tuning run", out, "pass a new --out (results are never overwritten)")
