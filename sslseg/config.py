@@ -540,7 +540,7 @@ def _base(hint):
 
 def _help(owner, name: str, default, show_default: bool = True) -> str:
     from fastcore.docments import docments
-    h = (docments(owner).get(name) or '').strip()
+    h = (docments(owner).get(name) or '').strip().replace('%', '%%')      # argparse formats help with %
     return h + (f" (default: {' '.join(map(str, default)) if isinstance(default, list) else default})" if show_default and default is not None else '')
 
 def add_config_flags(p, cls, layered: bool = True):

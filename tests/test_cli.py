@@ -102,7 +102,7 @@ def test_config_file_reproduces_and_unknown_key_is_one_line(tmp_path):
     a, b = (json.load(open(tmp_path / x / 'metrics.json')) for x in 'ab')
     assert a['miou'] == b['miou'] and a['iou'] == b['iou']
     (tmp_path / 'bad.yaml').write_text('optim:\n  lrr: 0.1\n')
-    assert_one_line_error(sslseg('train', '--config', tmp_path / 'bad.yaml', '--out', tmp_path / 'c'), "'lrr'", 'bad.yaml')
+    assert_one_line_error(sslseg('train', '--config', tmp_path / 'bad.yaml', '--out', tmp_path / 'c'), "'optim.lrr'", 'bad.yaml')
 
 def _flags(text: str) -> set:
     import re

@@ -162,7 +162,7 @@ def test_get_dataset(tmp_path):
     ds = get_dataset('synthetic', size=(40, 60), n=5)
     x, y = ds[0]
     assert x.shape == (3, 40, 60) and x.min() < 0 and len(ds) == 5
-    assert len(get_dataset('synthetic', split='val')) == 50
+    assert len(get_dataset('synthetic', split='val')) == 60
     with pytest.raises(SSLSegError, match='--root DIR is required for camvid.*data_scripts/prepare_camvid.py'): get_dataset('camvid')
     with pytest.raises(SSLSegError, match='root folder not found'): get_dataset('cityscapes', root=tmp_path / 'missing')
     with pytest.raises(SSLSegError, match='unknown dataset'): get_dataset('imagenet')

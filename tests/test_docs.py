@@ -61,7 +61,7 @@ def test_reading_order(toy):
                                                                                       ('experiment', 'run')])
 
 def test_execute_and_render(toy, tmp_path):
-    r = bd.execute_notebook(toy/'zz/00_plot.ipynb', tmp_path/'run/plot.ipynb')
+    r = bd.run_notebook(toy/'zz/00_plot.ipynb', tmp_path/'run/plot.ipynb')    # a fresh process, as the site builder runs it (an earlier test may have set Agg here)
     assert (r['ok'], r['error']) == (True, None)
     nb = nbformat.read(tmp_path/'run/plot.ipynb', 4)
     outs = {i: [o['output_type'] for o in c.get('outputs', [])] for i, c in enumerate(nb.cells) if c.cell_type == 'code'}
