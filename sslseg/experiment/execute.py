@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, json, os, statistics, subprocess, sys, time
 from pathlib import Path
 from ..core import SSLSegError, atomic_json
-from ..config import TrainConfig, PretrainConfig, EvalConfig, from_dict
+from ..config import TrainConfig, PretrainConfig, TuneConfig, EvalConfig, from_dict
 from .plan import Job
 
 # %% auto #0
@@ -59,9 +59,8 @@ def _run_job(job: Job) -> dict:
         return {k: v for k, v in r.items() if k != 'history'}
     if job.kind == 'tune':
         from sslseg.tune.mixmatch import mixmatch_tune
-        c = dict(job.config); opts = c.pop('options', {})
-        for f in ('last.pt', 'log.csv'): (job.folder / f).unlink(missing_ok=True)   # tuning restarts a killed run from its start
-        r = mixmatch_tune(out=job.folder, progress=False, **c, **opts)
+        for f in ('last.pt', 'log.csv', 'config.yaml'): (job.folder / f).unlink(missing_ok=True)   # tuning restarts a killed run from its start
+        r = mixmatch_tune(from_dict(TuneConfig, job.config))
         return {k: v for k, v in r.items() if k != 'history'}
     from sslseg.train.segment import train_segmentation
     cfg = from_dict(TrainConfig, job.config['config'])

@@ -8,7 +8,7 @@ import copy, hashlib, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 from ..core import SSLSegError, camvid_root
-from ..config import to_dict
+from ..config import TuneConfig, resolve, to_dict
 from .spec import *
 from .spec import _refs, _sub
 
@@ -90,13 +90,13 @@ def _with_root(cfg, root):
         cfg.data.root = str(r)
     return cfg
 
-def _tune_config(s: Spec, name: str, paths: dict, fraction: str, root=None) -> dict:
-    "A tuning stage's `mixmatch_tune` arguments: the labelled data of the runs (fraction, subset seed) and the stage's keys."
+def _tune_config(s: Spec, name: str, paths: dict, fraction: str, root=None) -> TuneConfig:
+    "A tuning stage's resolved `TuneConfig`: the labelled data of the runs (fraction, subset seed), the stage's keys (TUNE_KEYS; `options`: other TuneConfig shortcuts)."
     d = _with_root(run_config(s, s.baseline, fraction, s.seeds[0], {r: 'x' for r in s.stages}), root).data
     st = _sub(s.stages[name], paths)
-    return dict(method=st['tune'], init=st.get('init'), data=d.name, root=d.root, size=st.get('size', d.size), labeled_fraction=str(fraction),
-                seed=s.subset_seed, n=d.n_train, steps=int(st.get('steps', 8000)), images_per_batch=int(st.get('images_per_batch', 10)),
-                lr=float(st.get('lr', 0.01)), drop_at=float(st.get('drop_at', 0.75)), options=dict(st.get('options') or {}))
+    kw = {k: st[k] for k in ('init', 'steps', 'images_per_batch', 'lr', 'drop_at', 'size') if k in st}
+    return resolve(TuneConfig, method=st['tune'], data=d.name, root=d.root, size=d.size, n=d.n_train, labeled_fraction=str(fraction), seed=s.subset_seed,
+                   progress=False, **{**kw, **(st.get('options') or {})})
 
 def _stage_dir(out: Path, name: str, sid: str) -> Path:
     "OUT/stages/NAME-ID, or the folder another spec gave the same stage (same id, another name)."
@@ -115,8 +115,9 @@ def plan(s: Spec, out, root=None) -> list[Job]:
             ids = {r: _id_of(j) for r, j in dep.items()}; paths = {r: _ckpt_of(j) for r, j in dep.items()}
             if stage_kind(s.stages[name]) == 'tune':
                 cfg = _tune_config(s, name, paths, fr, root)
-                sid = job_id({k: v for k, v in _tune_config(s, name, ids, fr, root).items() if k != 'root'}, data_fingerprint(cfg['data'], cfg['root'], ('train',)), ())
-                job = Job('tune', sid, f"{name} f={fr}", _stage_dir(out, name, sid), cfg, [j.id for j in dep.values()], fraction=fr)
+                sid = job_id(to_dict(_tune_config(s, name, ids, fr, root)), data_fingerprint(cfg.data.name, cfg.data.root, ('train',)))
+                cfg.run.out = str(_stage_dir(out, name, sid))
+                job = Job('tune', sid, f"{name} f={fr}", Path(cfg.run.out), to_dict(cfg), [j.id for j in dep.values()], fraction=fr)
             else:
                 cfg = pretrain_stage_config(s, name, paths)
                 cfg = _with_root(cfg, root)
