@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, dataclasses, json, re, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
-from .core import SSLSegError, Registry, REGISTRIES, atomic_write
+from .core import SSLSegError, Registry, REGISTRIES, atomic_write, camvid_root
 
 # %% auto #0
 __all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALYSES', 'RECIPES', 'SHORTCUTS', 'AugmentConfig',
@@ -35,7 +35,7 @@ class AugmentConfig:
 class DataConfig:
     "Which images, at what size, how many of them labeled."
     name: str = field(default='synthetic', metadata=_choices('dataset'))   # dataset: synthetic (built in), camvid, cityscapes, voc, folder
-    root: str | None = None           # dataset root (not needed for synthetic)
+    root: str | None = None           # dataset root (not needed for synthetic; camvid: $SSLSEG_CAMVID when unset)
     size: list | None = field(default=None, metadata=_HW)   # resize to H W; None: 120 160 for synthetic, the files' own size otherwise
     labeled_fraction: str = '1'       # share of the labeled train images: 1, 1/2, 0.25, ...
     subset_seed: int | None = None    # seed of the labeled subset (None: the run seed); nested across fractions
@@ -47,8 +47,10 @@ class DataConfig:
     cache: bool = True                # decode/render each image once and keep it as uint8 in memory (sslseg.data.cache)
 
     def resolved(self) -> DataConfig:
-        "A copy with the dataset-dependent defaults filled in."
-        if self.name != 'synthetic': return dataclasses.replace(self)
+        "A copy with the dataset-dependent defaults filled in (synthetic sizes and counts; a camvid root from $SSLSEG_CAMVID)."
+        if self.name != 'synthetic':
+            env = camvid_root() if self.name == 'camvid' and self.root is None else None
+            return dataclasses.replace(self, root=str(env) if env else self.root)
         d = SYNTHETIC_DEFAULTS
         return dataclasses.replace(self, size=list(self.size or d['size']), n_train=self.n_train or d['n_train'],
                                    n_val=self.n_val or d['n_val'])
