@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb #8ec7e5f5
 from __future__ import annotations
-import argparse, dataclasses, json, re, typing
+import argparse, dataclasses, functools, json, re, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
 from .core import SSLSegError, Registry, REGISTRIES, atomic_write, camvid_root
@@ -15,7 +15,7 @@ __all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALY
            'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'AnalyzeConfig', 'to_dict',
            'from_dict', 'deep_merge', 'nest', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe',
            'shortcut_field', 'resolve', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser',
-           'build_config']
+           'parse_config', 'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
 SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)   # the one place of SyntheticScenes' defaults (sslseg.data reads it too)
@@ -306,7 +306,12 @@ def to_dict(cfg) -> dict:
 
 def _hints(cls) -> dict: return typing.get_type_hints(cls)
 
-_NUM = re.compile(r'^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$')
+def _base(hint):
+    "The plain type of a field's annotation: int for `int | None`, list for `list | None` or `list[int]`."
+    if typing.get_origin(hint) in (list, dict): return typing.get_origin(hint)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    b = args[0] if args else hint
+    return typing.get_origin(b) or b
 
 def _typed(v, hint, key: str, path=None):
     "`v` checked against the field type `hint` (int, float, str, bool, list, dict, X | None); numbers written as text are read as numbers."
@@ -314,10 +319,10 @@ def _typed(v, hint, key: str, path=None):
     if v is None:
         if type(None) in args or hint is typing.Any: return None
         raise SSLSegError(f"config key {key!r} cannot be empty (null)", path, f"give {key} a value of type {getattr(hint, '__name__', hint)}")
-    base = next((a for a in args if a is not type(None)), hint) if args and typing.get_origin(hint) is not list else hint
-    base = typing.get_origin(base) or base
-    if base is float and isinstance(v, str) and _NUM.match(v.strip()): v = float(v)    # YAML 1.1 reads 1e-3 as text
-    if base is int and isinstance(v, str) and re.fullmatch(r'[-+]?\d+', v.strip()): v = int(v)
+    base = _base(hint)
+    if base in (int, float) and isinstance(v, str):          # numbers written as text (YAML 1.1 reads 1e-3 as text)
+        try: v = base(v)
+        except ValueError: pass
     ok = {float: isinstance(v, (int, float)) and not isinstance(v, bool), int: isinstance(v, int) and not isinstance(v, bool),
           bool: isinstance(v, bool), str: isinstance(v, (str, int, float)) and not isinstance(v, bool),
           list: isinstance(v, (list, tuple)), dict: isinstance(v, dict)}.get(base, True)
@@ -459,19 +464,22 @@ SHORTCUTS = {   # keyword / flag name -> config field; a tuple: the first field 
     'ft_size': 'finetune.size',
 }
 
-def _has(cls, dotted: str) -> bool:
+def _walk(cls, dotted: str):
+    "(field, its type, the class that owns it) of a dotted path through nested config dataclasses; None when `cls` has no such field."
+    f = hint = owner = None
     for p in dotted.split('.'):
-        if not is_dataclass(cls): return False
-        f = {f.name: f for f in fields(cls)}.get(p)
-        if f is None: return False
-        cls = _hints(cls)[p]
-    return True
+        if not is_dataclass(cls): return None
+        f = {x.name: x for x in fields(cls)}.get(p)
+        if f is None: return None
+        owner, hint = cls, _hints(cls)[p]
+        cls = hint
+    return f, hint, owner
 
 def shortcut_field(cls, name: str) -> tuple[str, bool] | None:
     "(dotted field, negated) that shortcut `name` sets in config class `cls`, or None when `cls` has none of its fields."
     for t in (lambda x: x if isinstance(x, tuple) else (x,))(SHORTCUTS.get(name, ())) + (name,):   # last: the field of that name itself
         neg = t.startswith('!'); t = t.lstrip('!')
-        if _has(cls, t): return t, neg
+        if _walk(cls, t): return t, neg
     return None
 
 def resolve(cls, cfg=None, **kw):
@@ -525,21 +533,6 @@ def parse_opts(pairs, what: str = 'task') -> dict:
         except json.JSONDecodeError: out[k] = v
     return out
 
-def _field(cls, dotted: str):
-    "(dataclass field, its type, the class that owns it, its default in `cls()`) of a dotted path."
-    obj, owner = cls(), cls
-    for p in dotted.split('.'):
-        f = {f.name: f for f in dataclasses.fields(owner)}[p]
-        hint = typing.get_type_hints(owner)[p]
-        parent_owner, obj = owner, getattr(obj, p)
-        owner = hint
-    return f, hint, parent_owner, obj
-
-def _base(hint):
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    b = args[0] if args else hint
-    return typing.get_origin(b) or b
-
 def _help(owner, name: str, default, show_default: bool = True) -> str:
     from fastcore.docments import docments
     h = (docments(owner).get(name) or '').strip().replace('%', '%%')      # argparse formats help with %
@@ -549,7 +542,7 @@ def add_config_flags(p, cls, layered: bool = True):
     "Add to parser (or group) `p` a flag for each shortcut name in `cls.flags` (see above); `layered`: also --config, --set and, where `cls` has a recipe, --recipe."
     for name in cls.flags:
         path, neg = shortcut_field(cls, name)
-        f, hint, owner, default = _field(cls, path)
+        (f, hint, owner), default = _walk(cls, path), functools.reduce(getattr, path.split('.'), cls())
         md, base, flag = f.metadata, _base(hint), '--' + name.replace('_', '-')
         ch = md.get('choices')
         choices = (REGISTRIES[ch].names() if ch in REGISTRIES else None) if isinstance(ch, str) else ch   # a registry not loaded: the library checks later
@@ -575,6 +568,10 @@ def add_config_flags(p, cls, layered: bool = True):
 def config_parser(cls, prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
     "An argument parser for config class `cls` (flags generated by `add_config_flags`)."
     return add_config_flags(argparse.ArgumentParser(prog=prog, description=description, epilog=epilog), cls)
+
+def parse_config(cls, argv, prog: str, description: str):
+    "The config of command line `argv` for a job whose options are all fields of `cls`."
+    return build_config(cls, config_parser(cls, prog, description).parse_args(argv))
 
 def build_config(cls, ns: argparse.Namespace):
     "The config of parsed arguments `ns`, in layers: defaults or --config, then --recipe, then the flags given, then --set."

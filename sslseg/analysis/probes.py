@@ -68,7 +68,7 @@ PROBE_DEFAULTS = dict(epochs=5, lr=1e-3, batch_size=8, progress=False, weight_de
 
 def train_probes(backbone, units, train_ds, val_ds, run: RunConfig | None = None, **shortcuts) -> dict:
     "Train a probe per unit on the frozen `backbone` (Adam on the probes; `run` and Learner shortcuts such as epochs=, lr=, max_steps=, seed= over `PROBE_DEFAULTS`); returns {'miou': {unit: val mIoU}, 'iou': {unit: per-class IoU}, 'history': ...}."
-    kw = {**({k: v for k, v in PROBE_DEFAULTS.items() if k in ('lr', 'weight_decay')} if run is not None else PROBE_DEFAULTS), **shortcuts}
+    kw = {**(PROBE_DEFAULTS if run is None else dict(lr=PROBE_DEFAULTS['lr'], weight_decay=0.)), **shortcuts}   # a given run keeps its own length and batch
     torch.manual_seed(kw.get('seed', run.seed if run is not None else 0))      # the probes' initialisation
     model = LayerProbes(backbone, units, train_ds.num_classes)
     task = ProbeTask(train_ds.num_classes, model.units, train_ds.ignore_index, class_names=list(train_ds.classes))

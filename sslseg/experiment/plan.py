@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, hashlib, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
-from ..core import SSLSegError, camvid_root
+from ..core import SSLSegError
 from ..config import TuneConfig, resolve, to_dict
 from .spec import *
 from .spec import _refs, _sub
@@ -84,10 +84,8 @@ def _with_root(cfg, root):
     "`cfg` with dataset root `root` (when given), else the spec's, else $SSLSEG_CAMVID for camvid; synthetic needs none."
     if cfg.data.name == 'synthetic': return cfg
     if root: cfg.data.root = str(root)
-    if not cfg.data.root:
-        r = camvid_root() if cfg.data.name == 'camvid' else None
-        if r is None: raise SSLSegError(f"no root folder for dataset {cfg.data.name!r}", None, f"pass --root DIR (or set SSLSEG_CAMVID for camvid)")
-        cfg.data.root = str(r)
+    cfg.data.root = cfg.data.resolved().root              # the spec's, else $SSLSEG_CAMVID for camvid
+    if not cfg.data.root: raise SSLSegError(f"no root folder for dataset {cfg.data.name!r}", None, "pass --root DIR (or set SSLSEG_CAMVID for camvid)")
     return cfg
 
 def _tune_config(s: Spec, name: str, paths: dict, fraction: str, root=None) -> TuneConfig:

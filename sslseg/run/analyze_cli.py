@@ -6,21 +6,17 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np
-import torch
 from ..core import SSLSegError, camvid_root
 from ..data import get_dataset
-from ..config import AnalyzeConfig, ANALYSES, config_parser, build_config, save_config
+from ..config import AnalyzeConfig, parse_config, save_config
 from ..analysis import (load_model, collect_patch_features, tsne_figure, top_activations, top_activation_figure,
                              feature_shift, shift_figure, filters_figure, cluster_views, pooled_features)
 
 # %% auto #0
-__all__ = ['KINDS', 'analyze_parser', 'parse_models', 'cli_analyze']
+__all__ = ['ANALYZE_DESCRIPTION', 'parse_models', 'cli_analyze']
 
 # %% ../../nbs/run/03_cli_analyze.ipynb #21da555d
-KINDS = ANALYSES
-
-def analyze_parser():
-    return config_parser(AnalyzeConfig, 'sslseg analyze', "Look inside networks: write OUT.png, its numbers (OUT.json) and the config that repeats it (OUT.yaml).")
+ANALYZE_DESCRIPTION = "Look inside networks: write OUT.png, its numbers (OUT.json) and the config that repeats it (OUT.yaml)."
 
 def parse_models(specs, arch: str, num_classes: int, seed: int = 0, device=None) -> dict:
     "{name: model} from 'NAME=SPEC' / 'SPEC' strings (SPEC: 'random' or a checkpoint path)."
@@ -39,7 +35,7 @@ def cli_analyze(argv=None) -> int:
     "`sslseg analyze KIND ...`: run one analysis and write OUT.png + OUT.json; prints the key numbers."
     import matplotlib, sys
     if 'matplotlib.pyplot' not in sys.modules: matplotlib.use('Agg')   # headless CLI; in a notebook or test process keep its backend
-    a = build_config(AnalyzeConfig, analyze_parser().parse_args(argv)).validate()
+    a = parse_config(AnalyzeConfig, argv, 'sslseg analyze', ANALYZE_DESCRIPTION).validate()
     root = a.data.root or (camvid_root() if a.data.name == 'camvid' else None)
     ds = get_dataset(a.data.name, root, a.split, size=tuple(a.data.size) if a.data.size else None, augment=False, n=a.n, seed=a.seed)
     if len(ds) == 0: raise SSLSegError(f"no images in {a.data.name}/{a.split}", root, "check --data, --root and --split")

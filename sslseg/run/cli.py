@@ -4,17 +4,16 @@
 
 # %% ../../nbs/run/00_cli.ipynb #011f4051
 from __future__ import annotations
-import argparse, dataclasses, json, sys, typing
+import argparse, json, sys, typing
 from dataclasses import dataclass, field
-from pathlib import Path
 import torch
-from ..core import SSLSegError, Registry, REGISTRIES, default_device, camvid_root
-from ..models import BACKBONES, receptive_fields
+from ..core import SSLSegError, Registry, default_device, camvid_root
+from ..models import receptive_fields
 from ..tasks import TASKS
 from ..train.pretrain import make_task, pretrain
 from ..bench import erfnet_throughput
 from ..bench import task_throughput, BENCH_ARGS
-from ..config import TrainConfig, PretrainConfig, override, read_yaml, parse_opts, config_parser, build_config
+from ..config import TrainConfig, PretrainConfig, override, parse_opts, config_parser, build_config, parse_config
 from ..train import train_segmentation
 from .transfer_cli import add_transfer_args, transfer_spec_from_args
 
@@ -123,7 +122,7 @@ class RFConfig:
 
 def cli_rf(argv: list[str]) -> int:
     "`sslseg rf MODEL [--layer NAME] [--input H W] [--json] [--all]`: receptive fields of a backbone, layer by layer."
-    a = build_config(RFConfig, config_parser(RFConfig, 'sslseg rf', 'Exact receptive field size, effective stride and padding per layer (h, w).').parse_args(argv))
+    a = parse_config(RFConfig, argv, 'sslseg rf', 'Exact receptive field size, effective stride and padding per layer (h, w).')
     if a.model is None: raise SSLSegError("no backbone named", None, "pass one, e.g. sslseg rf erfnet")
     if min(a.input) < 1: raise SSLSegError(f"bad --input {a.input}", fix="give a positive height and width")
     try: tab = receptive_fields(a.model, tuple(a.input), layers=[a.layer] if a.layer and a.layer != 'output' else None, all_modules=a.all)
@@ -157,7 +156,7 @@ class BenchConfig:
 def cli_bench(argv=None) -> int:
     "`sslseg bench`: plain eager ERFNet vs the fast paths (train step, inference; same weights, alternating, medians, ratios) and data loading img/s."
     from sslseg.bench import data_throughput, gpu_fps, lever_times, agreement, ERFNET_PAPER_FPS
-    a = build_config(BenchConfig, config_parser(BenchConfig, 'sslseg bench', cli_bench.__doc__).parse_args(argv))
+    a = parse_config(BenchConfig, argv, 'sslseg bench', cli_bench.__doc__)
     dev = default_device(a.device)
     print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
           f"torch {torch.__version__}, batch {a.batch_size}, median of {a.rounds} rounds x {a.repeats}, eager and fast alternating")
@@ -219,7 +218,7 @@ class TaskBenchConfig:
 
 def cli_bench_tasks(argv=None) -> int:
     "Print batch-making vs ERFNet training-step throughput (images/s) and their ratio for each registered task."
-    a = build_config(TaskBenchConfig, config_parser(TaskBenchConfig, 'sslseg bench-tasks', cli_bench_tasks.__doc__).parse_args(argv))
+    a = parse_config(TaskBenchConfig, argv, 'sslseg bench-tasks', cli_bench_tasks.__doc__)
     try:
         size = _size(a.size)
         names = sorted(TASKS) if a.tasks is None else [n.strip() for n in a.tasks.split(',') if n.strip()]

@@ -4,18 +4,12 @@
 
 # %% ../../nbs/run/04_cli_transfer.ipynb #388b4b9a
 from __future__ import annotations
-import argparse, json
+import argparse
 from pathlib import Path
-import torch
-from torch.utils.data import DataLoader
-from ..core import SSLSegError, load_checkpoint, atomic_json, default_device
-from ..config import EvalConfig, resolve, config_parser, build_config, add_config_flags, save_config, read_yaml
+from ..core import SSLSegError, atomic_json
+from ..config import EvalConfig, resolve, parse_config, add_config_flags, save_config, read_yaml
 from ..train.evaluate import evaluate_checkpoint
-from ..data import get_dataset
-from ..models.backbones import backbone_from_config
-from ..tasks.base import SegmentationTask, seg_metrics
-from ..train.learner import evaluate
-from ..transfer.load import TransferSpec, BN_RESET
+from ..transfer.load import TransferSpec
 
 # %% auto #0
 __all__ = ['add_transfer_args', 'read_spec_file', 'transfer_spec_from_args', 'cli_eval']
@@ -52,8 +46,7 @@ def transfer_spec_from_args(ns) -> TransferSpec:
 # %% ../../nbs/run/04_cli_transfer.ipynb #c53e8a6a
 def cli_eval(argv=None) -> int:
     "`sslseg eval CKPT_OR_RUN --data D --root R --split S --size H W`: print and write mIoU, per-class IoU and pixel accuracy, and the config that repeats it."
-    a = config_parser(EvalConfig, 'sslseg eval', cli_eval.__doc__).parse_args(argv)
-    cfg = resolve(EvalConfig, build_config(EvalConfig, a))
+    cfg = resolve(EvalConfig, parse_config(EvalConfig, argv, 'sslseg eval', cli_eval.__doc__))
     r = evaluate_checkpoint(cfg)
     size = cfg.data.size
     out = Path(cfg.out) if cfg.out else Path(r['checkpoint']).parent / f"eval_{cfg.data.name}_{cfg.split}_{'x'.join(map(str, size)) if size else 'native'}.json"

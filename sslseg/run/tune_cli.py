@@ -4,16 +4,15 @@
 from __future__ import annotations
 from pathlib import Path
 from ..core import SSLSegError
-from ..config import TuneConfig, KTConfig, resolve, config_parser, build_config, override, save_config
+from ..config import TuneConfig, KTConfig, resolve, config_parser, build_config, parse_config, save_config
 from ..tune.mixmatch import mixmatch_tune, finetune
 from ..tune.knowledge import kt_config, cluster_teacher, train_student, knowledge_transfer
 
 # %% auto #0
-__all__ = ['tune_parser', 'cli_tune', 'kt_parser', 'cli_kt']
+__all__ = ['TUNE_DESCRIPTION', 'cli_tune', 'kt_parser', 'cli_kt']
 
 # %% ../../nbs/run/05_cli_tune.ipynb #32b42446
-def tune_parser():
-    return config_parser(TuneConfig, 'sslseg tune', "Mix-and-Match (Zhan et al.) or random-triplets tuning of a checkpoint on the labelled target set; "
+TUNE_DESCRIPTION = ("Mix-and-Match (Zhan et al.) or random-triplets tuning of a checkpoint on the labelled target set; "
                          "writes OUT/config.yaml, OUT/last.pt (a pretext-format checkpoint), OUT/encoder.pt, OUT/summary.json, and OUT/finetune "
                          "with --finetune-epochs N. --method knowledge runs `sslseg kt all` with the remaining options.")
 
@@ -22,7 +21,7 @@ def cli_tune(argv=None) -> int:
     argv = list(argv or [])
     if 'knowledge' in argv and argv.index('knowledge') > 0 and argv[argv.index('knowledge') - 1] == '--method':
         i = argv.index('knowledge'); return cli_kt(['all'] + argv[:i - 1] + argv[i + 1:])
-    cfg = resolve(TuneConfig, build_config(TuneConfig, tune_parser().parse_args(argv)))
+    cfg = resolve(TuneConfig, parse_config(TuneConfig, argv, 'sslseg tune', TUNE_DESCRIPTION))
     r = mixmatch_tune(cfg)
     print(f"{cfg.method}: {r['steps']} steps, {r['images_per_batch']} images/graph, {r['patch_size']} px patches; triplet acc {r['final_triplet_acc']:.3f}; "
           f"same/other-class distance {r['distances_before']['same']:.3f}/{r['distances_before']['other']:.3f} -> "
@@ -39,10 +38,7 @@ def cli_kt(argv=None) -> int:
     "`sslseg kt cluster|student|finetune|all`: the knowledge-transfer chain or one of its steps."
     a = kt_parser().parse_args(argv)
     if a.steps is not None and a.epochs is not None: raise SSLSegError("give at most one of --steps and --epochs for the student", None, "pass --epochs 10 (or --steps N)")
-    steps, a.steps = a.steps, None
-    cfg = build_config(KTConfig, a)
-    if steps is not None: cfg = override(cfg, {'run.steps': steps, 'run.epochs': None})
-    cfg = kt_config(cfg)
+    cfg = kt_config(build_config(KTConfig, a))          # --steps replaces the default epochs there
     out = Path(cfg.run.out)
     if cfg.step != 'all': save_config(cfg, out / 'kt_config.yaml')
     if cfg.step == 'cluster':

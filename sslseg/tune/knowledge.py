@@ -72,7 +72,7 @@ def kt_config(cfg: KTConfig | None = None, step: str | None = None, **kw) -> KTC
 def _identity(cfg: KTConfig) -> dict:
     c, d = cfg.cluster, cfg.data
     return dict(teacher=teacher_identity(c.teacher, c.arch, cfg.run.seed), layer=c.layer, grid=c.grid, k=c.k, data=d.name,
-                root=None if d.root is None else str(d.root), size=None if d.size is None else list(d.size), n=d.n_train, seed=cfg.run.seed)
+                root=d.root, size=d.size, n=d.n_train, seed=cfg.run.seed)
 
 def load_clusters(out) -> dict:
     "The pseudo-labels of `out` (clusters.json contents + 'labels', 'centres' arrays)."
