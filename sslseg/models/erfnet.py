@@ -5,13 +5,14 @@
 # %% ../../nbs/models/00_erfnet.ipynb #7227e3d3
 from __future__ import annotations
 from collections import OrderedDict
+import math
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['ERFNET_ENCODER_LAYERS', 'ERFNET_DECODER_LAYERS', 'DownsamplerBlock', 'NonBottleneck1d', 'UpsamplerBlock', 'ERFNet',
-           'param_count', 'ClassificationHead']
+__all__ = ['ERFNET_ENCODER_LAYERS', 'ERFNET_DECODER_LAYERS', 'DownsamplerBlock', 'NonBottleneck1d', 'UpsamplerBlock', 'he_std',
+           'he_init_', 'ERFNet', 'param_count', 'ClassificationHead']
 
 # %% ../../nbs/models/00_erfnet.ipynb #4ead1a33
 class DownsamplerBlock(nn.Module):
@@ -73,6 +74,27 @@ def _erfnet_decoder(num_classes: int):
          nn.ConvTranspose2d(16, num_classes, 2, stride=2, padding=0, output_padding=0, bias=True)]
     return nn.Sequential(OrderedDict((f'layer{i}', m) for i, m in enumerate(L, 17)))
 
+# %% ../../nbs/models/00_erfnet.ipynb #7bf54c99
+def he_std(m: nn.Module) -> float:
+    "He et al.'s std √(2/n) of layer `m`'s weights, n = its incoming connections per output (see the text above)."
+    w = m.weight
+    if isinstance(m, nn.Linear): n = w.shape[1]
+    elif isinstance(m, nn.modules.conv._ConvTransposeNd):
+        n = w.shape[0] * w[0, 0].numel() / math.prod(m.stride)
+    else: n = w.shape[1] * w[0, 0].numel()
+    return math.sqrt(2 / n)
+
+@torch.no_grad()
+def he_init_(module: nn.Module) -> nn.Module:
+    "He (Kaiming-normal, fan-in, ReLU gain) init of every convolution, transposed convolution and linear layer of `module`, zero biases, fresh batch norm; returns `module`."
+    for m in module.modules():
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+            if isinstance(m, nn.modules.conv._ConvTransposeNd): m.weight.normal_(0, he_std(m))
+            else: nn.init.kaiming_normal_(m.weight, mode='fan_in', nonlinearity='relu')
+            if m.bias is not None: m.bias.zero_()
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm): m.reset_parameters()
+    return module
+
 # %% ../../nbs/models/00_erfnet.ipynb #ff151223
 class ERFNet(nn.Module):
     "ERFNet with thesis-numbered layers `layer1`..`layer23`; any input size (padded to a multiple of 8, cropped back)."
@@ -81,6 +103,7 @@ class ERFNet(nn.Module):
         self.config = dict(arch='erfnet', num_classes=num_classes, in_ch=in_ch, drop1=drop1, drop2=drop2)
         self.encoder = _erfnet_encoder(in_ch, drop1, drop2)
         self.decoder = _erfnet_decoder(num_classes)
+        he_init_(self)                # the thesis' Kaiming init (§3.2.1), not PyTorch's default
 
     @staticmethod
     def _pad8(x):
@@ -92,7 +115,7 @@ class ERFNet(nn.Module):
 
     def set_num_classes(self, n: int):
         "Replace the final layer (23) with a fresh one predicting `n` channels; returns self."
-        self.decoder.layer23 = nn.ConvTranspose2d(16, n, 2, stride=2, padding=0, output_padding=0, bias=True)
+        self.decoder.layer23 = he_init_(nn.ConvTranspose2d(16, n, 2, stride=2, padding=0, output_padding=0, bias=True))
         self.config['num_classes'] = n
         return self
 
@@ -137,5 +160,5 @@ class ClassificationHead(nn.Module):
     def __init__(self, n_out: int, c_in: int = 128, hidden: int = 128):
         super().__init__()
         self.pool = nn.AdaptiveMaxPool2d(1)
-        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(c_in, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_out))
+        self.fc = he_init_(nn.Sequential(nn.Flatten(), nn.Linear(c_in, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_out)))
     def forward(self, x): return self.fc(self.pool(x))

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from ..core import SSLSegError, Registry, load_checkpoint
 from ..config import from_dict
+from ..models.erfnet import he_init_
+from ..models.backbones import backbone_from_config
 
 # %% auto #0
 __all__ = ['BN_RESET', 'TRANSFER_STEPS', 'Source', 'read_source', 'unit_map', 'parse_units', 'TransferReport',
@@ -189,10 +191,13 @@ def unit_modules(model, units) -> list[nn.Module]:
 
 @torch.no_grad()
 def reset_units(model, units) -> None:
-    "Re-initialise every module of `units` that has `reset_parameters` (convolutions, batch norm: weights and running statistics)."
-    for mod in unit_modules(model, units):
-        for s in mod.modules():
-            if hasattr(s, 'reset_parameters'): s.reset_parameters()
+    "Re-initialise `units` as a fresh model of the same architecture is initialised: weights and buffers copied from a new build of `model.config`."
+    m = _raw(model); umap = unit_map(m)
+    cfg = getattr(m, 'config', None)
+    fresh = backbone_from_config(cfg) if isinstance(cfg, dict) and 'arch' in cfg else None
+    for u, mod in zip(units, unit_modules(m, units)):
+        if fresh is None: he_init_(mod)          # a network without a backbone config: the thesis' init
+        else: mod.load_state_dict(fresh.get_submodule(umap[u]).state_dict())
 
 BN_RESET = ('none', 'stats', 'all')
 
