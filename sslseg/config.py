@@ -187,8 +187,9 @@ class TuneConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name='sgd', lr=0.01, momentum=0.9, weight_decay=5e-4))
     schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(name='step', milestones=[0.75], gamma=0.1))
-    run: RunConfig = field(default_factory=lambda: RunConfig(out='runs/tune', epochs=None, steps=8000, batch_size=10))   # batch_size: images per graph (10/20/40 = 100/200/400 nodes, Fig. 5)
+    run: RunConfig = field(default_factory=lambda: RunConfig(out='runs/tune', epochs=None, steps=8000, batch_size=16))   # batch_size: images per graph (Zhan et al. §4: 16; Fig. 5 compares 10/20/40 = 100/200/400 nodes)
     finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(epochs=0))
+    recipe: str | None = field(default=None, metadata=_choices('recipe'))   # a paper's optimiser, schedule and batch size (zhan-mm: the defaults)
     flags: typing.ClassVar = ('method', 'init', 'backbone', 'out', 'steps', 'lr', 'drop_at', 'images_per_batch', 'per_image', 'sides', 'patch_size',
                               'bg_class', 'alpha', 'layer', 'grid', 'data', 'root', 'size', 'n', 'n_val', 'labeled_fraction', 'seed', 'device', 'workers',
                               'quiet', 'finetune_epochs', 'ft_batch_size')
@@ -196,7 +197,7 @@ class TuneConfig:
     def validate(self) -> TuneConfig:
         _validate_common(self)
         _check(self.run.steps is not None, "tuning runs a number of steps", "pass --steps N")
-        _check(self.run.batch_size >= 2, f"a graph needs at least 2 images, got {self.run.batch_size}", "pass --images-per-batch 10")
+        _check(self.run.batch_size >= 2, f"a graph needs at least 2 images, got {self.run.batch_size}", "pass --images-per-batch 16")
         _check(self.per_image >= 1 and self.patch_size >= 2, f"bad patch sampling (per_image {self.per_image}, patch_size {self.patch_size})",
                "pass --per-image 10 --patch-size 128")
         _check(2 <= self.sides[0] <= self.sides[1], f"patch sides must be MIN <= MAX, both >= 2, got {self.sides}", "pass --sides 64 256")
@@ -424,8 +425,20 @@ RECIPES = Registry('recipe')
 RECIPES.update({
     'thesis': dict(optim=dict(name='adam', lr=5e-4, weight_decay=1e-4, betas=[0.9, 0.999]),
                    schedule=dict(name='poly', power=0.9, per='step'), run=dict(batch_size=20)),
+    # Yang et al. §4.4, FCN-32s on VOC: 0.01, x0.1 at 10K, 25K and 40K of 50K steps, batch 36 (x 500 x 500)
     'yang': dict(optim=dict(name='sgd', lr=0.01, momentum=0.9, weight_decay=1e-4),
-                 schedule=dict(name='step', milestones=[0.4, 0.8], gamma=0.1, per='step'), run=dict(batch_size=8)),
+                 schedule=dict(name='step', milestones=[0.2, 0.5, 0.8], gamma=0.1, per='step'), run=dict(batch_size=36)),
+    # Yang et al. §4.4, self-supervised stage on VOC: 0.01, x0.1 at 20K and 40K of 50K steps, batch 64
+    'yang-voc-ssl': dict(optim=dict(name='sgd', lr=0.01, momentum=0.9, weight_decay=1e-4),
+                         schedule=dict(name='step', milestones=[0.4, 0.8], gamma=0.1, per='step'), run=dict(batch_size=64)),
+    # Yang et al. §4.1, FCN jigsaw on Cityscapes (Tables 2-3): 0.1, /5 at 10K, then /10 every 10K, of 50K; batch 36. One gamma, a third of a
+    # decade: a milestone listed twice divides by 4.64 (the paper's /5), three times by exactly 10 (see the notes above)
+    'yang-cityscapes-ssl': dict(optim=dict(name='sgd', lr=0.1, momentum=0.9, weight_decay=1e-4),
+                                schedule=dict(name='step', milestones=[0.2] * 2 + [0.4] * 3 + [0.6] * 3 + [0.8] * 3, gamma=10 ** (-1 / 3), per='step'),
+                                run=dict(batch_size=36)),
+    # Yang et al. §4.2, segmentation on Cityscapes (Tables 2-3): 0.05, x0.1 at 5K, 15K and 25K of 30K steps, batch 8
+    'yang-cityscapes-seg': dict(optim=dict(name='sgd', lr=0.05, momentum=0.9, weight_decay=1e-4),
+                                schedule=dict(name='step', milestones=[5 / 30, 15 / 30, 25 / 30], gamma=0.1, per='step'), run=dict(batch_size=8)),
     'zhan-mm': dict(optim=dict(name='sgd', lr=0.01, momentum=0.9, weight_decay=5e-4),
                     schedule=dict(name='step', milestones=[0.75], gamma=0.1, per='step'), run=dict(batch_size=16)),
     'zhan-finetune': dict(optim=dict(name='sgd', lr=0.01, momentum=0.9, weight_decay=5e-4),

@@ -1,11 +1,13 @@
 """sslseg experiment: a small SyntheticScenes grid through the command line, in processes; a killed experiment resumes without redoing finished
 runs; job ids are stable and follow the data, not the folder it is in."""
-import json, os, shutil, signal, subprocess, sys, time
+import json, math, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, yaml
 from sslseg.core import SSLSegError
 from sslseg.data import fake_camvid
 from sslseg.experiment import experiment, load_spec, plan, run_job, collect, summarize, ExperimentConfig
+from sslseg.experiment import (min_detectable_effect, verdict_markdown, claims_markdown, write_claims, read_claims, read_results, claims_table,
+                               table_file_text)
 from sslseg.run.cli import main
 
 SPEC = dict(name='mini', train={'data': {'size': [32, 48], 'n_train': 16, 'n_val': 4, 'workers': 0}, 'run': {'epochs': 1, 'batch_size': 4, 'device': 'cpu'}},
@@ -31,6 +33,8 @@ def test_cli_runs_grid_in_processes(tmp_path):
     for f in ('results.csv', 'table.csv', 'table.md', 'claims.csv', 'chart.png'): assert (res / f).is_file(), f
     md = (res / 'table.md').read_text()
     assert '| rotation | 1/2 |' in md and '(n=2)' in md and 'iou_' not in md and 'Road' in md   # per-class columns on request
+    assert '| smallest detectable Δ |' in md and 'mde' in (res / 'claims.csv').read_text().splitlines()[0]
+    assert '- **' in r.stdout and 'smallest detectable effect' in r.stdout                    # the verdicts in words, in the log
     r2 = sslseg('experiment', spec, '--out', tmp_path / 'exp')                        # all done: nothing runs again
     assert r2.returncode == 0 and '9 already done, 0 to do' in r2.stdout
 
@@ -151,3 +155,41 @@ def test_test_split_is_evaluated(tmp_path):
     t = json.loads(next((tmp_path / 'exp' / 'runs').glob('*/eval_test.json')).read_text())
     assert t['split'] == 'test' and t['n_images'] == 4 and rep['rows'][0]['test_miou'] == 100 * t['miou']
     assert '| test mIoU |' in (tmp_path / 'exp' / 'evt' / 'table.md').read_text()
+
+def test_min_detectable_effect():
+    "(t_{0.975,n-1} + t_{0.8,n-1}) sd / √n at known sd and n; smaller with more seeds or a looser alpha; none for one seed."
+    assert min_detectable_effect(1.0, 10) == pytest.approx(0.99471, abs=1e-4)
+    assert min_detectable_effect(2.0, 3) == pytest.approx(6.19302, abs=1e-4)
+    assert min_detectable_effect(1.0, 5) < min_detectable_effect(1.0, 3) and min_detectable_effect(1.0, 3, alpha=0.1) < min_detectable_effect(1.0, 3)
+    assert math.isnan(min_detectable_effect(1.0, 1)) and math.isnan(min_detectable_effect(float('nan'), 3))
+
+CLAIM = dict(claim='rotation encoder beats random init', a='rotation', b='random', fraction='1/4', expect='+', delta=1.9805, std=0.14163, ci=0.35182,
+             n=3, mde=0.43855, verdict='reproduced')
+
+def test_verdict_bullet_is_exact():
+    assert verdict_markdown([CLAIM]) == ("- **reproduced**: rotation encoder beats random init. Ours: `rotation` − `random` = +2.0 mIoU, 95% interval ±0.4, "
+                                         "std 0.1, n = 3 seeds; smallest detectable effect 0.4 mIoU (power 0.8).")
+    assert verdict_markdown([{**CLAIM, 'mde': None}]) == verdict_markdown([CLAIM])      # a claims.csv from before the column: computed from std and n
+    two = verdict_markdown([CLAIM, {**CLAIM, 'fraction': '1', 'delta': -0.25, 'verdict': 'inconclusive'}]).splitlines()
+    assert two[1] == ("- **inconclusive**: rotation encoder beats random init. Ours, labeled fraction 1: `rotation` − `random` = -0.2 mIoU, "
+                      "95% interval ±0.4, std 0.1, n = 3 seeds; smallest detectable effect 0.4 mIoU (power 0.8).")
+
+def test_changed_verdict_is_marked(tmp_path):
+    write_claims([{**CLAIM, 'verdict': 'inconclusive'}], tmp_path)
+    write_claims([CLAIM], tmp_path)                                   # other claims: the earlier ones are kept as claims_previous.csv
+    assert [c['verdict'] for c in read_claims(tmp_path / 'claims_previous.csv')] == ['inconclusive']
+    assert read_claims(tmp_path / 'claims.csv')[0]['mde'] == pytest.approx(0.43855)
+    md = verdict_markdown([CLAIM], previous=tmp_path / 'claims_previous.csv')
+    assert md == verdict_markdown([CLAIM]).replace('**reproduced**:', '**reproduced** (was: inconclusive):')
+    assert '| **reproduced** (was: inconclusive) |' in claims_markdown([CLAIM], tmp_path / 'claims_previous.csv')
+    write_claims([CLAIM], tmp_path)                                   # the same claims again: the previous set stays
+    assert [c['verdict'] for c in read_claims(tmp_path / 'claims_previous.csv')] == ['inconclusive']
+    assert verdict_markdown([CLAIM], previous=[CLAIM]) == verdict_markdown([CLAIM]) == verdict_markdown([CLAIM], previous=tmp_path / 'none.csv')
+
+def test_committed_repro_tables_are_current():
+    "Each committed table.md and claims.csv of experiments/repro is what `report` writes for its committed results.csv."
+    repro = Path(__file__).parent.parent / 'experiments' / 'repro'
+    for f in sorted((repro / 'results').glob('*/results.csv')):
+        s = load_spec(repro / 'specs' / f'{f.parent.name}.yaml'); rows = read_results(f); cl = claims_table(s, rows)
+        assert (f.parent / 'table.md').read_text() == table_file_text(s, summarize(s, rows), cl), f.parent.name
+        assert [(c['claim'], c['verdict'], round(c['mde'], 6)) for c in read_claims(f.parent / 'claims.csv')] == [(c['claim'], c['verdict'], round(c['mde'], 6)) for c in cl]

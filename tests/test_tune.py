@@ -68,6 +68,32 @@ def test_patch_labels_are_centre_pixels():
     assert len(lv) and (lv != 255).all()
     assert extract_patches(x, boxes, 24).shape == (40, 3, 24, 24)
 
+def test_patches_do_not_overlap_heavily():
+    "Zhan et al. §3: 'Heavily overlapped patches are discarded' (ours: box IoU > 0.5 within an image); 10 patches per image kept."
+    from torchvision.ops import box_iou
+    from sslseg.tune.mixmatch import MM_MAX_IOU
+    _, m = _batch(16)
+    def same_image_ious(bx):
+        iou, same = box_iou(bx[:, 1:], bx[:, 1:]), bx[:, None, 0] == bx[None, :, 0]
+        return iou[same & ~torch.eye(len(bx), dtype=torch.bool)]
+    for seed in range(3):
+        bx, _ = sample_patches(m, per_image=10, generator=torch.Generator().manual_seed(seed))
+        assert bx[:, 0].long().bincount(minlength=16).tolist() == [10] * 16
+        assert MM_MAX_IOU == 0.5 and same_image_ious(bx).max() <= MM_MAX_IOU
+    off, _ = sample_patches(m, per_image=10, max_iou=None, generator=torch.Generator().manual_seed(0))
+    assert same_image_ious(off).max() > MM_MAX_IOU                                  # without the rule, heavy overlaps occur
+    # patches as large as the image all overlap: fewer survivors than per_image -> fewer patches (one per image), never duplicates
+    few, _ = sample_patches(m, per_image=10, sides=(256, 256), generator=torch.Generator().manual_seed(0))
+    assert few[:, 0].long().bincount(minlength=16).tolist() == [1] * 16
+
+def test_images_per_batch_default_is_the_papers_16(tmp_path):
+    "Zhan et al. §4: 'From a batch of 16 images in each CNN iteration'; `--recipe zhan-mm` sets it too."
+    from sslseg.config import TuneConfig, resolve, parse_config
+    assert TuneConfig().run.batch_size == 16
+    assert resolve(TuneConfig, resolve(TuneConfig, images_per_batch=10), recipe='zhan-mm').run.batch_size == 16
+    assert parse_config(TuneConfig, ['--recipe', 'zhan-mm'], 'sslseg tune', '').run.batch_size == 16
+    with pytest.raises(SystemExit): cli_tune(['--recipe', 'no-such-recipe', '--out', str(tmp_path)])
+
 def test_task_batch_and_errors():
     x, m = _batch(2)
     xb, (lab, a, p, n) = MixMatchTask().make_batch((x, m))
@@ -120,3 +146,14 @@ def test_kt_all_config_repeats_the_chain(tmp_path, one_thread):
     assert ka['miou'] == kb['miou'] and ka['cluster_sizes'] == kb['cluster_sizes']
     assert load_config(b / 'finetune' / 'config.yaml', TrainConfig).run.batch_size == 3
     assert load_config(b / 'config.yaml', KTConfig).run.steps == 2
+
+def test_kt_student_of_random_control_uses_noroozi_lr(tmp_path, one_thread):
+    "`sslseg kt student` on a random teacher's clusters: the student trains at Noroozi et al.'s 0.001 (recipe noroozi-random) unless --lr is given."
+    from sslseg.config import load_config, KTConfig, PretrainConfig
+    c = tmp_path / 'c'
+    assert cli_kt(['cluster', '--teacher', 'random', '--out', str(c), '--size', '32', '48', '--n', '8', '--k', '2', '--grid', '1', '--quiet']) == 0
+    assert json.loads((c / 'clusters.json').read_text())['identity']['input_norm'] == 'imagenet'
+    for out, args, want in [('s', [], ('sgd', 0.001, 'noroozi-random')), ('s_lr', ['--lr', '0.002'], ('adam', 0.002, None))]:
+        assert cli_kt(['student', '--clusters', str(c), '--out', str(tmp_path / out), '--steps', '1', '--batch-size', '4', '--quiet'] + args) == 0
+        k, p = load_config(tmp_path / out / 'kt_config.yaml', KTConfig), load_config(tmp_path / out / 'config.yaml', PretrainConfig)
+        assert (k.optim.name, k.optim.lr) == want[:2] and (p.optim.name, p.optim.lr, p.recipe) == want

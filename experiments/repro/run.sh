@@ -11,6 +11,11 @@ sslseg experiment $SPECS --out "$OUT" --root "$ROOT" ${SET:-}
 for s in $SPECS; do
   name=$(basename "$s" .yaml); mkdir -p "$HERE/results/$name"
   cp "$OUT/$name"/{results.csv,table.csv,table.md,chart.png} "$HERE/results/$name/"
-  [ -f "$OUT/$name/claims.csv" ] && cp "$OUT/$name/claims.csv" "$HERE/results/$name/"
+  if [ -f "$OUT/$name/claims.csv" ]; then      # the committed claims become claims_previous.csv when they change: the notebooks mark changed verdicts
+    if [ -f "$HERE/results/$name/claims.csv" ] && ! cmp -s "$OUT/$name/claims.csv" "$HERE/results/$name/claims.csv"; then
+      cp "$HERE/results/$name/claims.csv" "$HERE/results/$name/claims_previous.csv"
+    fi
+    cp "$OUT/$name/claims.csv" "$HERE/results/$name/"
+  fi
 done
 echo "results in $HERE/results/"

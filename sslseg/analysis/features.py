@@ -21,7 +21,8 @@ from ..train.learner import Learner
 
 # %% auto #0
 __all__ = ['load_model', 'layer_module', 'capture', 'layer_outputs', 'evaluating', 'unit_pixels', 'labels_at', 'merge_topk',
-           'PatchFeatures', 'batches', 'collect_patch_features', 'fine_tune', 'pooled_features', 'write_result']
+           'run_start', 'PatchFeatures', 'batches', 'collect_patch_features', 'fine_tune', 'pooled_features',
+           'write_result']
 
 # %% ../../nbs/analysis/00_features.ipynb #ecc4c6af
 def load_model(spec='random', arch: str = 'erfnet', num_classes: int = 12, seed: int = 0, device=None) -> nn.Module:
@@ -95,6 +96,22 @@ def merge_topk(vals: torch.Tensor, new_vals: torch.Tensor, k: int, payloads=(), 
         ix = idx.reshape(idx.shape + (1,) * (pq.dim() - idx.dim())).expand(idx.shape + pq.shape[idx.dim():])
         out.append(torch.gather(pq, d, ix))
     return top, out
+
+# %% ../../nbs/analysis/00_features.ipynb #0f333d8f
+def run_start(cfg) -> nn.Module:
+    "The model a fine-tuning run of `cfg` (a TrainConfig, or a run folder's config.yaml) starts from, before its first step (eval mode)."
+    from sslseg.config import TrainConfig, load_config
+    from sslseg.core import seed_everything
+    from sslseg.data import class_weights
+    from sslseg.transfer import apply_transfer
+    from sslseg.train.segment import train_config, _datasets
+    cfg = train_config(load_config(cfg, TrainConfig) if isinstance(cfg, (str, Path)) else cfg)
+    seed_everything(cfg.run.seed)
+    train_ds, train_sub, _ = _datasets(cfg)
+    if cfg.optim.class_weights: class_weights(train_sub)
+    model = build_backbone(cfg.model.backbone, num_classes=train_ds.num_classes, **cfg.model.options)
+    if cfg.transfer: apply_transfer(model, cfg.transfer)
+    return model.eval()
 
 # %% ../../nbs/analysis/00_features.ipynb #66af6d5c
 @dataclass

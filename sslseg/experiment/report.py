@@ -13,8 +13,9 @@ from .plan import *
 from .execute import execute
 
 # %% auto #0
-__all__ = ['collect', 'paired', 'verdict', 'summarize', 'claims_table', 'table_markdown', 'write_csv', 'bar_chart',
-           'read_results', 'report', 'ExperimentConfig', 'experiment']
+__all__ = ['MDE_NOTE', 'collect', 'paired', 'verdict', 'summarize', 'min_detectable_effect', 'claims_table', 'read_claims',
+           'verdict_change', 'verdict_markdown', 'claims_markdown', 'table_markdown', 'write_csv', 'write_claims',
+           'table_file_text', 'bar_chart', 'read_results', 'report', 'ExperimentConfig', 'experiment']
 
 # %% ../../nbs/experiment/03_report.ipynb #c1192f77
 def collect(s: Spec, jobs: list[Job]) -> list[dict]:
@@ -79,8 +80,15 @@ def summarize(s: Spec, rows: list[dict], per_class: bool | None = None) -> list[
             out.append(row)
     return out
 
+def min_detectable_effect(sd: float | None, n: int | None, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest paired effect (in the units of `sd`) that a two-sided paired t test at level `alpha` detects with probability `power`
+    over `n` seeds whose paired differences have std `sd`: (t_{1-alpha/2, n-1} + t_{power, n-1}) · sd / √n (scipy's t quantiles); nan for n < 2."""
+    if not n or n < 2 or sd is None or math.isnan(sd): return float('nan')
+    from scipy import stats
+    return float((stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)) * sd / math.sqrt(n))
+
 def claims_table(s: Spec, rows: list[dict]) -> list[dict]:
-    "Each claim of the spec, per fraction: the paired difference a - b and its verdict."
+    "Each claim of the spec, per fraction: the paired difference a - b (mean, std, 95% half width, n), the smallest effect n detects (`mde`), the verdict."
     out = []
     for c in s.claims:
         for fr in s.fractions:
@@ -88,38 +96,112 @@ def claims_table(s: Spec, rows: list[dict]) -> list[dict]:
             out.append(dict(claim=c.get('paper', f"{c['a']} vs {c['b']}"), a=c['a'], b=c['b'], fraction=fr, expect=c.get('expect', '+'),
                             delta=None if cmp is None else cmp['delta'], std=None if cmp is None else cmp['std'],
                             ci=None if cmp is None else cmp['ci'], n=0 if cmp is None else cmp['n'],
+                            mde=None if cmp is None else min_detectable_effect(cmp['std'], cmp['n']),
                             verdict=verdict(cmp, c.get('expect', '+'), c.get('margin', 1.0))))
     return out
 
-# %% ../../nbs/experiment/03_report.ipynb #2c5576bf
+# %% ../../nbs/experiment/03_report.ipynb #84d82fa6
 def _f(x, nd=1, sign=False):
     if x is None or (isinstance(x, float) and math.isnan(x)): return '–'
     return f"{x:+.{nd}f}" if sign else f"{x:.{nd}f}"
 
+def _mde(c: dict) -> float | None:
+    "A claim's `mde`, computed from its std and n where the claim has none (a claims.csv of before the column)."
+    return c['mde'] if c.get('mde') is not None else min_detectable_effect(c.get('std'), c.get('n'))
+
+def read_claims(path) -> list[dict]:
+    "The claims of a claims.csv written by `report` (delta, std, ci, mde as floats, n as an int), e.g. a previous set for `verdict_markdown`."
+    import csv
+    path = Path(path)
+    if not path.is_file(): raise SSLSegError("claims file not found", path, "report the experiment first (sslseg experiment SPEC --report-only)")
+    num = lambda v: None if v in ('', None) else float(v)
+    return [{k: (int(float(v)) if k == 'n' else num(v) if k in ('delta', 'std', 'ci', 'mde') else v) for k, v in r.items()} for r in csv.DictReader(path.open())]
+
+def _previous(previous) -> list[dict] | None:
+    "A previous claims set: a list as it is, the claims of a claims.csv path, None for None or a path that is not a file."
+    if previous is None or isinstance(previous, (list, tuple)): return previous
+    return read_claims(previous) if Path(previous).is_file() else None
+
+def _claim_key(c: dict) -> tuple:
+    return (c.get('table'), c['a'], c['b'], str(c['fraction']), str(c.get('expect', '+')))
+
+def verdict_change(c: dict, previous=None) -> str:
+    """' (was: VERDICT)' when claim `c` (the same table, a, b, labeled fraction and expected direction) had another verdict in `previous`
+    (a claims list or a claims.csv path); '' when it had the same, when `previous` lacks it, or when there is no previous set."""
+    prev = {_claim_key(p): p['verdict'] for p in (_previous(previous) or [])}
+    v = prev.get(_claim_key(c))
+    return '' if v is None or v == c['verdict'] else f" (was: {v})"
+
+def verdict_markdown(claims: list[dict], previous=None) -> str:
+    """One Markdown bullet per claim of `claims_table`: the verdict, the paper's claim, our paired difference a − b with its 95% interval, std
+    and n, and the smallest effect that n detects at that std (`min_detectable_effect`). A verdict that differs from the same claim's in
+    `previous` (a claims list, or the path of a claims.csv such as the claims_previous.csv `report` keeps; a path that is not a file is no
+    previous set) is marked '(was: …)'. Where the claims span several labeled fractions, each bullet names its fraction."""
+    prev = _previous(previous); several = len({c['fraction'] for c in claims}) > 1
+    out = []
+    for c in claims:
+        at = f", labeled fraction {c['fraction']}" if several else ''
+        if not c['n']: ours = f"Ours{at}: no seed ran both `{c['a']}` and `{c['b']}`."
+        else: ours = (f"Ours{at}: `{c['a']}` − `{c['b']}` = {_f(c['delta'], sign=True)} mIoU, 95% interval ±{_f(c['ci'])}, std {_f(c['std'])}, "
+                      f"n = {c['n']} seed{'s' * (c['n'] != 1)}; smallest detectable effect {_f(_mde(c))} mIoU (power 0.8).")
+        out.append(f"- **{c['verdict']}**{verdict_change(c, prev)}: {c['claim'].rstrip('.')}. {ours}")
+    return '\n'.join(out)
+
+# %% ../../nbs/experiment/03_report.ipynb #2c5576bf
+MDE_NOTE = ("smallest detectable Δ: the paired effect a two-sided paired t test (α 0.05) detects with power 0.8 at this n, "
+            "given the observed std of the paired differences (`min_detectable_effect`).")
+
+def claims_markdown(claims: list[dict], previous=None) -> str:
+    """The claims as a Markdown table: paired difference a − b with its 95% interval, n, the smallest effect n detects, the verdict (marked
+    '(was: …)' where it differs from the same claim's in `previous`, see `verdict_change`); a first column `table` where the claims have one."""
+    prev = _previous(previous); tab = any('table' in c for c in claims)
+    head = ['table'] * tab + ['claim', 'a − b', 'labels', 'Δ mIoU (95% CI)', 'n', 'smallest detectable Δ', 'verdict']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for c in claims:
+        cells = [str(c.get('table', ''))] * tab + [c['claim'], f"{c['a']} − {c['b']}", c['fraction'], f"{_f(c['delta'], sign=True)} ± {_f(c['ci'])}",
+                 str(c['n']), _f(_mde(c)), f"**{c['verdict']}**{verdict_change(c, prev)}"]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
 def table_markdown(summary: list[dict], claims: list[dict] = (), baseline: str = 'random') -> str:
-    "The summary as a Markdown table (mIoU in %, mean ± std (n), Δ over the baseline paired over seeds), then the claims."
+    """The summary as a Markdown table (mIoU in %, mean ± std (n), Δ over the baseline paired over seeds, the smallest Δ these seeds detect),
+    then the claims (`claims_markdown`), then what 'smallest detectable Δ' means."""
     pc = [k for k in (summary[0] if summary else {}) if k.startswith('iou_')]
     test = any(r['test_miou'] is not None for r in summary)          # a test column only where the dataset has a test split
-    head = ['setting', 'labels', 'val mIoU', f'Δ vs {baseline} (paired)', 'p'] + ['test mIoU'] * test + ['paper'] + [k[4:] for k in pc]
+    head = ['setting', 'labels', 'val mIoU', f'Δ vs {baseline} (paired)', 'p', 'smallest detectable Δ'] + ['test mIoU'] * test + ['paper'] + [k[4:] for k in pc]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for r in summary:
         d = '–' if r['delta'] is None else f"{_f(r['delta'], sign=True)} ± {_f(r['delta_std'])} (n={r['n_pairs']})"
-        cells = [r['setting'], r['fraction'], f"{_f(r['miou'])} ± {_f(r['std'])} ({r['n']})", d, _f(r['p'], 3)] + [_f(r['test_miou'])] * test + \
+        mde = None if r['delta'] is None else min_detectable_effect(r['delta_std'], r['n_pairs'])
+        cells = [r['setting'], r['fraction'], f"{_f(r['miou'])} ± {_f(r['std'])} ({r['n']})", d, _f(r['p'], 3), _f(mde)] + [_f(r['test_miou'])] * test + \
                 ['–' if r['paper'] is None else str(r['paper'])] + [_f(r[k]) for k in pc]
         lines.append('| ' + ' | '.join(cells) + ' |')
-    if claims:
-        lines += ['', '| claim | a − b | labels | Δ mIoU (95% CI) | n | verdict |', '|---|---|---|---|---|---|']
-        for c in claims:
-            lines.append(f"| {c['claim']} | {c['a']} − {c['b']} | {c['fraction']} | {_f(c['delta'], sign=True)} ± {_f(c['ci'])} | {c['n']} | **{c['verdict']}** |")
-    return '\n'.join(lines)
+    if claims: lines += ['', claims_markdown(claims)]
+    return '\n'.join(lines + ['', MDE_NOTE])
 
-def write_csv(rows: list[dict], path) -> Path:
-    "`rows` (dicts) as a CSV file with the union of their keys as columns, written atomically."
+def _csv_text(rows: list[dict]) -> str:
     import csv, io
     keys = list(dict.fromkeys(k for r in rows for k in r if k != 'diffs'))
     buf = io.StringIO(); w = csv.DictWriter(buf, keys, extrasaction='ignore'); w.writeheader()
     for r in rows: w.writerow({k: v for k, v in r.items() if k in keys})
-    return atomic_write(path, lambda p: Path(p).write_text(buf.getvalue()))
+    return buf.getvalue()
+
+def write_csv(rows: list[dict], path) -> Path:
+    "`rows` (dicts) as a CSV file with the union of their keys as columns, written atomically."
+    text = _csv_text(rows)
+    return atomic_write(path, lambda p: Path(p).write_text(text))
+
+def write_claims(claims: list[dict], folder) -> Path:
+    """`claims` as FOLDER/claims.csv. A claims.csv already there that differs is first kept as claims_previous.csv: the set the new
+    verdicts are compared with (`verdict_markdown(claims, previous=FOLDER/'claims_previous.csv')`). Rewriting the same claims keeps both."""
+    folder = Path(folder); new = _csv_text(claims); old = folder / 'claims.csv'
+    if old.is_file() and old.read_bytes() != new.encode():
+        prev = old.read_bytes(); atomic_write(folder / 'claims_previous.csv', lambda p: Path(p).write_bytes(prev))
+    return atomic_write(old, lambda p: Path(p).write_text(new))
+
+def table_file_text(s: Spec, summary: list[dict], claims: list[dict]) -> str:
+    "What `report` writes as table.md: the spec's name and description, then `table_markdown`."
+    return f"### {s.name}\n\n{s.description}\n\n" + table_markdown(summary, claims, s.baseline) + '\n'
 
 def bar_chart(summary: list[dict], title: str = '', baseline: str | None = None, ax=None):
     "Bars of mean val mIoU per setting (grouped by labeled fraction) with ±1 std error bars; the baseline's mean as a dashed line."
@@ -151,19 +233,21 @@ def read_results(path) -> list[dict]:
     return rows
 
 def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
-    "Write results.csv, table.csv, table.md, claims.csv and chart.png of spec `s` in OUT/NAME; returns the rows, summary and claims."
+    """Write results.csv, table.csv, table.md, claims.csv and chart.png of spec `s` in OUT/NAME (a claims.csv there that differs is kept as
+    claims_previous.csv, see `write_claims`); returns the rows, summary, claims and the previous claims (None when there is no previous set)."""
     out = Path(out); jobs = plan(s, out) if jobs is None else jobs
     folder = Path(folder) if folder else out / s.name
     rows = collect(s, jobs); summ = summarize(s, rows); cl = claims_table(s, rows)
     if rows:
         write_csv(rows, folder / 'results.csv'); write_csv(summ, folder / 'table.csv')
-        if cl: write_csv(cl, folder / 'claims.csv')
-        md = f"### {s.name}\n\n{s.description}\n\n" + table_markdown(summ, cl, s.baseline) + '\n'
+        if cl: write_claims(cl, folder)
+        md = table_file_text(s, summ, cl)
         atomic_write(folder / 'table.md', lambda p: Path(p).write_text(md))
         import matplotlib.pyplot as plt
         fig = bar_chart(summ, s.name, s.baseline)
         atomic_write(folder / 'chart.png', lambda p: fig.savefig(p, dpi=90, format='png')); plt.close(fig)
-    return dict(rows=rows, summary=summ, claims=cl, folder=str(folder))
+    prev = folder / 'claims_previous.csv'
+    return dict(rows=rows, summary=summ, claims=cl, previous=read_claims(prev) if cl and prev.is_file() else None, folder=str(folder))
 
 # %% ../../nbs/experiment/03_report.ipynb #37b00b36
 @dataclass
@@ -205,6 +289,7 @@ def experiment(spec, cfg: ExperimentConfig | None = None, overrides: dict | None
     reps = []
     for s in specs:
         r = report(s, out, plan(s, out, root))
-        if r['rows']: log(f"-> {r['folder']}/table.md\n" + table_markdown(r['summary'], r['claims'], s.baseline))
+        if r['rows']: log(f"-> {r['folder']}/table.md\n" + table_markdown(r['summary'], r['claims'], s.baseline) +
+                          (f"\n\n{verdict_markdown(r['claims'], r['previous'])}" if r['claims'] else ''))
         reps.append(r)
     return reps if isinstance(spec, (list, tuple)) else reps[0]

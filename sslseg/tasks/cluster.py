@@ -17,8 +17,8 @@ from .augment import to_gray, DenseAugment, check_input_norm, normalize_input
 from .patch import EncoderClassifier
 
 # %% auto #0
-__all__ = ['kmeans_labels', 'PseudoLabeled', 'ClusterTask', 'hog_descriptors', 'bow_histograms', 'ClassFolder',
-           'SupervisedClassTask']
+__all__ = ['kmeans_labels', 'PseudoLabeled', 'checkpoint_input_norm', 'ClusterTask', 'hog_descriptors', 'bow_histograms',
+           'ClassFolder', 'SupervisedClassTask']
 
 # %% ../../nbs/tasks/04_cluster.ipynb #07324ce1
 def kmeans_labels(feats: np.ndarray, k: int, seed: int = 0, minibatch_above: int = 20000):
@@ -43,6 +43,10 @@ class PseudoLabeled(Dataset):
     def __getitem__(self, i): return images_of(self.dataset[i]), self.labels[i]
 
 # %% ../../nbs/tasks/04_cluster.ipynb #00fa3953
+def checkpoint_input_norm(ck: dict) -> str:
+    "The input normalisation the network of checkpoint `ck` (a loaded dict) was trained with: its pretext task's `input_norm`, 'imagenet' when it names none (segmentation checkpoints)."
+    return ((ck.get('meta') or {}).get('task') or {}).get('config', {}).get('input_norm', 'imagenet')
+
 def _build_teacher(name: str, checkpoint=None, seed: int = 0) -> tuple[nn.Module, str]:
     "A backbone by name (seeded random init), encoder weights from `checkpoint` if given; and the input norm it learned on."
     from sslseg.models.backbones import build_backbone
@@ -51,7 +55,7 @@ def _build_teacher(name: str, checkpoint=None, seed: int = 0) -> tuple[nn.Module
     if checkpoint is not None:
         from sslseg.core import load_checkpoint
         ck = load_checkpoint(checkpoint)
-        norm = ((ck.get('meta') or {}).get('task') or {}).get('config', {}).get('input_norm', 'imagenet')
+        norm = checkpoint_input_norm(ck)
         sd = {k[len('backbone.'):] if k.startswith('backbone.') else k: v for k, v in ck['model'].items()}
         own = net.state_dict()
         keep = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}

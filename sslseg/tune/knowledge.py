@@ -2,24 +2,27 @@
 
 # %% ../../nbs/tune/01_knowledge.ipynb #781002fd
 from __future__ import annotations
-import dataclasses, hashlib, json, time
+import dataclasses, hashlib, json, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from ..core import SSLSegError, default_device, atomic_json, atomic_write
-from ..config import KTConfig, PretrainConfig, DataConfig, resolve, with_shortcuts, save_config
+from ..core import SSLSegError, default_device, atomic_json, atomic_write, load_checkpoint
+from ..config import (KTConfig, PretrainConfig, DataConfig, OptimConfig, ScheduleConfig, RECIPES, resolve, with_shortcuts, save_config,
+                           to_dict, from_dict, deep_merge)
 from ..models.backbones import build_backbone
 from ..tasks.base import images_of
-from ..tasks.cluster import ClusterTask, kmeans_labels
+from ..tasks.augment import INPUT_NORMS, check_input_norm, normalize_input
+from ..tasks.cluster import ClusterTask, kmeans_labels, checkpoint_input_norm
 from ..train.pretrain import pretext_dataset, pretrain
 from ..analysis.clusters import cluster_views
 from .mixmatch import backbone_from, finetune
 
 # %% auto #0
-__all__ = ['CONTROLS', 'file_sha256', 'teacher_identity', 'default_layer', 'load_teacher', 'teacher_features', 'kt_config',
-           'load_clusters', 'cluster_teacher', 'train_student', 'knowledge_transfer']
+__all__ = ['CONTROLS', 'RANDOM_CONTROL_RECIPE', 'file_sha256', 'teacher_identity', 'teacher_input_norm', 'default_layer',
+           'load_teacher', 'teacher_features', 'student_recipe', 'with_student_recipe', 'kt_config', 'load_clusters',
+           'cluster_teacher', 'student_optim', 'train_student', 'knowledge_transfer']
 
 # %% ../../nbs/tune/01_knowledge.ipynb #c4ad27d0
 CONTROLS = ('random', 'hog')
@@ -40,39 +43,74 @@ def teacher_identity(teacher: str, arch: str = 'erfnet', seed: int = 0) -> dict:
     from sslseg.transfer.load import read_source
     return dict(kind='checkpoint', path=str(p.resolve()), sha256=file_sha256(p), arch=read_source(p).arch)
 
+def teacher_input_norm(teacher: str) -> str | None:
+    "The input normalisation a teacher expects, as `ClusterTask` decides it: a checkpoint's task `input_norm` ('imagenet' if it names none), 'imagenet' for 'random', None for 'hog'."
+    if teacher == 'hog': return None
+    if teacher == 'random': return 'imagenet'
+    return check_input_norm(checkpoint_input_norm(load_checkpoint(teacher)), INPUT_NORMS + ('tile',))
+
 def default_layer(net) -> str:
     "conv4 of the paper: `block4` for staged FCNs, the encoder output `layer16` for ERFNet."
     return 'block4' if 'block4' in net.unit_names() else 'layer16'
 
 def load_teacher(teacher: str, arch: str = 'erfnet', seed: int = 0):
-    "The teacher network (eval mode): a checkpoint's backbone with its encoder loaded, or a seeded random `arch`; None for 'hog'."
-    if teacher == 'hog': return None
+    "(network in eval mode, the input norm it expects): a checkpoint's backbone with its encoder loaded, or a seeded random `arch`; (None, None) for 'hog'."
+    if teacher == 'hog': return None, None
+    norm = teacher_input_norm(teacher)
     if teacher == 'random':
-        torch.manual_seed(seed); return build_backbone(arch).eval()
-    return backbone_from(teacher)[0].eval()
+        torch.manual_seed(seed); return build_backbone(arch).eval(), norm
+    return backbone_from(teacher)[0].eval(), norm
 
 @torch.no_grad()
-def teacher_features(net, dataset, layer=None, grid: int = 4, batch_size: int = 32, device=None) -> np.ndarray:
-    "(N, C·grid²) features of every image of `dataset`, in order: `layer` max-pooled to grid×grid; HOG (ClusterTask's) when `net` is None."
+def teacher_features(net, dataset, layer=None, grid: int = 4, batch_size: int = 32, device=None, norm: str = 'imagenet') -> np.ndarray:
+    "(N, C·grid²) features of every image ([0, 1]) of `dataset`, in order: normalised as `norm` says (`load_teacher`'s), `layer` max-pooled to grid×grid; HOG (ClusterTask's) when `net` is None."
     if net is None: return ClusterTask(k=2, teacher='hog').features(dataset, batch_size, device)
     dev = default_device(device); net = net.to(dev)
     layer = layer or default_layer(net)
-    out = [F.adaptive_max_pool2d(net.features(images_of(b).to(dev), layer).float(), grid).flatten(1).cpu().numpy()
+    out = [F.adaptive_max_pool2d(net.features(normalize_input(images_of(b).to(dev), norm), layer).float(), grid).flatten(1).cpu().numpy()
            for b in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)]
     return np.concatenate(out)
 
 # %% ../../nbs/tune/01_knowledge.ipynb #fc3bfd8a
+RANDOM_CONTROL_RECIPE = 'noroozi-random'   # Noroozi et al. §5, control 5): the student of a random network's pseudo-labels, initial lr 0.001
+
+def _recipe_parts(name: str) -> tuple[OptimConfig, ScheduleConfig]:
+    "The optimiser and schedule of recipe `name` (sslseg.config.RECIPES), over the defaults."
+    r = RECIPES.lookup(name)
+    return (from_dict(OptimConfig, deep_merge(to_dict(OptimConfig()), r.get('optim', {}))),
+            from_dict(ScheduleConfig, deep_merge(to_dict(ScheduleConfig()), r.get('schedule', {}))))
+
+def _student_teacher_kind(cfg: KTConfig) -> str | None:
+    "The kind of teacher whose pseudo-labels the student of `cfg` learns: the named teacher (all), the clusters folder's (student), else None."
+    if cfg.step == 'all': return cfg.cluster.teacher if cfg.cluster.teacher in CONTROLS else 'checkpoint'
+    if cfg.step == 'student' and cfg.clusters is not None and (Path(cfg.clusters) / 'clusters.json').is_file():
+        return json.loads((Path(cfg.clusters) / 'clusters.json').read_text())['identity']['teacher']['kind']
+    return None
+
+def student_recipe(cfg: KTConfig, kind: str | None = None) -> str | None:
+    "RANDOM_CONTROL_RECIPE when the student of `cfg` (teacher `kind`, default: found from `cfg`) trains with that recipe's optimiser, else None."
+    kind = kind or _student_teacher_kind(cfg)
+    return RANDOM_CONTROL_RECIPE if kind == 'random' and cfg.optim == _recipe_parts(RANDOM_CONTROL_RECIPE)[0] else None
+
+def with_student_recipe(cfg: KTConfig, kind: str | None = None) -> KTConfig:
+    "`cfg` with the random-network control's student optimiser (recipe `noroozi-random`) when the teacher is 'random' and `cfg.optim` is at its defaults (not set); its schedule too when `cfg.schedule` is at its defaults."
+    if (kind or _student_teacher_kind(cfg)) != 'random' or cfg.optim != OptimConfig(): return cfg
+    o, s = _recipe_parts(RANDOM_CONTROL_RECIPE)
+    return dataclasses.replace(cfg, optim=o, schedule=s if cfg.schedule == ScheduleConfig() else cfg.schedule)
+
 def kt_config(cfg: KTConfig | None = None, step: str | None = None, **kw) -> KTConfig:
-    "The validated `KTConfig` of `step` (cluster, student, finetune, all) from `cfg` and keyword shortcuts (teacher=, out=, k=, size=, n= ...)."
+    "The validated `KTConfig` of `step` (cluster, student, finetune, all) from `cfg` and keyword shortcuts (teacher=, out=, k=, size=, n= ...); the random control's student optimiser filled in (`with_student_recipe`)."
     cfg = with_shortcuts(cfg or KTConfig(), **kw)
     if cfg.run.steps is not None and cfg.run.epochs is not None and 'epochs' not in kw:    # steps given: they replace the default epochs
         cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, epochs=None))
-    return resolve(KTConfig, dataclasses.replace(cfg, step=step or cfg.step))
+    return with_student_recipe(resolve(KTConfig, dataclasses.replace(cfg, step=step or cfg.step)))
 
 def _identity(cfg: KTConfig) -> dict:
     c, d = cfg.cluster, cfg.data
-    return dict(teacher=teacher_identity(c.teacher, c.arch, cfg.run.seed), layer=c.layer, grid=c.grid, k=c.k, data=d.name,
-                root=d.root, size=d.size, n=d.n_train, seed=cfg.run.seed)
+    ident = dict(teacher=teacher_identity(c.teacher, c.arch, cfg.run.seed), layer=c.layer, grid=c.grid, k=c.k, data=d.name,
+                 root=d.root, size=d.size, n=d.n_train, seed=cfg.run.seed)
+    norm = teacher_input_norm(c.teacher)
+    return ident if norm is None else dict(ident, input_norm=norm)     # HOG: no input norm (and its identity as before the fix)
 
 def load_clusters(out) -> dict:
     "The pseudo-labels of `out` (clusters.json contents + 'labels', 'centres' arrays)."
@@ -83,6 +121,10 @@ def load_clusters(out) -> dict:
     z = np.load(out / 'clusters.npz')
     return dict(info, labels=z['labels'], centres=z['centres'])
 
+def _before_norm_fix(ident: dict) -> bool:
+    "Pseudo-labels of a network teacher made before issue 18's fix (the teacher saw un-normalised images)."
+    return ident.get('teacher', {}).get('kind') != 'hog' and 'input_norm' not in ident
+
 def cluster_teacher(cfg: KTConfig | None = None, **kw) -> dict:
     "Teacher features -> k-means pseudo-labels of the images, saved once in `cfg.run.out` with the teacher's identity (see `kt_config`); returns load_clusters(out)."
     cfg = kt_config(cfg, 'cluster', **kw)
@@ -91,12 +133,14 @@ def cluster_teacher(cfg: KTConfig | None = None, **kw) -> dict:
     if (out / 'clusters.json').is_file():
         old = json.loads((out / 'clusters.json').read_text())
         if old.get('identity') == ident: return load_clusters(out)
-        raise SSLSegError("the folder holds pseudo-labels of another teacher or setting", out / 'clusters.json',
-                          "pass a new --out, or the same teacher/layer/grid/k/data as before to reuse them")
+        stale = _before_norm_fix(old.get('identity') or {})
+        raise SSLSegError("the folder holds pseudo-labels of another teacher or setting" +
+                          (" (made before the teacher input-normalisation fix: the teacher saw un-normalised images)" if stale else ''),
+                          out / 'clusters.json', "pass a new --out" + ('' if stale else ", or the same teacher/layer/grid/k/data as before to reuse them"))
     t0 = time.perf_counter()
     ds = pretext_dataset(d.name, d.root, d.size, n=d.n_train, seed=r.seed)
-    net = load_teacher(c.teacher, c.arch, r.seed)
-    feats = teacher_features(net, ds, c.layer, c.grid, c.batch_size, r.device)
+    net, norm = load_teacher(c.teacher, c.arch, r.seed)
+    feats = teacher_features(net, ds, c.layer, c.grid, c.batch_size, r.device, norm=norm)
     labels, km = kmeans_labels(feats, c.k, r.seed, c.minibatch_above)
     out.mkdir(parents=True, exist_ok=True)
     centres = km.cluster_centers_.astype(np.float32)
@@ -121,15 +165,25 @@ def _cluster_task(info: dict, **kw) -> ClusterTask:
     task.labels = np.asarray(info['labels'])
     return task
 
+def student_optim(cfg: KTConfig, kind: str | None = None) -> dict:
+    "The student's optimiser and schedule in short, with the recipe they come from (or None): what kt.json reports."
+    o = cfg.optim
+    return dict(recipe=student_recipe(cfg, kind), name=o.name, lr=o.lr, momentum=o.momentum if o.name == 'sgd' else None,
+                weight_decay=o.weight_decay, schedule=cfg.schedule.name, batch_size=cfg.run.batch_size)
+
 def train_student(cfg: KTConfig | None = None, **kw) -> dict:
-    "Train the student (`cfg.model`, `cfg.run`) to classify the pseudo-labels in folder `cfg.clusters` (see `kt_config`); returns pretrain's summary (checkpoint in `cfg.run.out`)."
+    "Train the student (`cfg.model`, `cfg.run`) to classify the pseudo-labels in folder `cfg.clusters` (see `kt_config`); returns pretrain's summary (checkpoint in `cfg.run.out`) and `student_optim`."
     cfg = kt_config(cfg, 'student', **kw)
     info = load_clusters(cfg.clusters); i = info['identity']
     if Path(cfg.run.out, 'summary.json').is_file(): raise SSLSegError("the output folder already holds a student run", cfg.run.out, "pass a new --out")
+    if _before_norm_fix(i):
+        warnings.warn(f"the pseudo-labels in {cfg.clusters} were made before the teacher input-normalisation fix (issue 18): the teacher saw "
+                      "un-normalised images; recompute them with `sslseg kt cluster` into a new --out")
     data = DataConfig(name=i['data'], root=i['root'], size=i['size'], n_train=i['n'], workers=cfg.data.workers)   # the clustered images
+    kind = i['teacher']['kind']
     pc = PretrainConfig(task='cluster', data=data, model=cfg.model, optim=cfg.optim, schedule=cfg.schedule,
-                        run=dataclasses.replace(cfg.run, seed=i['seed']))
-    return pretrain(_cluster_task(info, **cfg.task_options), cfg=pc)
+                        run=dataclasses.replace(cfg.run, seed=i['seed']), recipe=student_recipe(cfg, kind))
+    return dict(pretrain(_cluster_task(info, **cfg.task_options), cfg=pc), student_optim=student_optim(cfg, kind))
 
 # %% ../../nbs/tune/01_knowledge.ipynb #21e146b8
 def knowledge_transfer(cfg: KTConfig | None = None, **kw) -> dict:
@@ -141,8 +195,8 @@ def knowledge_transfer(cfg: KTConfig | None = None, **kw) -> dict:
     c = cluster_teacher(cfg, out=out / 'clusters')
     s = train_student(cfg, clusters=out / 'clusters', out=out / 'student')
     f = finetune(s['checkpoint'], cfg.finetune.train_config(cfg.data, cfg.run, out / 'finetune'))
-    res = dict(teacher=c['identity']['teacher'], k=cfg.cluster.k, cluster_sizes=c['sizes'], student=cfg.model.backbone,
-               student_final_acc=s['final_metric'], student_checkpoint=s['checkpoint'], miou=f.get('miou'),
-               finetune=str(out / 'finetune' / 'metrics.json'))
+    res = dict(teacher=c['identity']['teacher'], input_norm=c['identity'].get('input_norm'), k=cfg.cluster.k, cluster_sizes=c['sizes'],
+               student=cfg.model.backbone, student_optim=s['student_optim'], student_final_acc=s['final_metric'],
+               student_checkpoint=s['checkpoint'], miou=f.get('miou'), finetune=str(out / 'finetune' / 'metrics.json'))
     atomic_json(res, out / 'kt.json')
     return res

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from torchvision.ops import roi_align
+from torchvision.ops import roi_align, batched_nms
 from ..core import SSLSegError, seed_everything, atomic_json, atomic_torch_save
 from ..tasks.base import Task, register_task
 from ..train.learner import Learner
@@ -20,21 +20,23 @@ from ..transfer.load import read_source, load_parts
 from ..config import TrainConfig, TuneConfig, TUNE_METHODS, resolve, with_shortcuts, to_dict, save_config
 
 # %% auto #0
-__all__ = ['MM_SIDES', 'MM_PATCH', 'STRATEGIES', 'STRATEGY', 'input_scale', 'sample_patches', 'extract_patches', 'class_graph',
-           'random_triplets', 'class_components', 'draw_graph', 'triplet_distances', 'triplet_loss', 'PatchEmbedder',
-           'MixMatchTask', 'pair_distances', 'backbone_from', 'export_encoder', 'finetune', 'mixmatch_tune']
+__all__ = ['MM_SIDES', 'MM_PATCH', 'MM_MAX_IOU', 'STRATEGIES', 'STRATEGY', 'input_scale', 'sample_patches', 'extract_patches',
+           'class_graph', 'random_triplets', 'class_components', 'draw_graph', 'triplet_distances', 'triplet_loss',
+           'PatchEmbedder', 'MixMatchTask', 'pair_distances', 'backbone_from', 'export_encoder', 'finetune',
+           'mixmatch_tune']
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #4d44fd86
 MM_SIDES = (64, 256)   # the authors' patch side range (px) for full-size images
 MM_PATCH = 128         # ... and their patch size after resizing
+MM_MAX_IOU = 0.5       # "heavily overlapped" (Zhan et al. §3 gives no number): box IoU above this, within one image (our choice)
 
 def input_scale(hw, sides=MM_SIDES) -> float:
     "Factor by which the side range and patch size shrink for an image of size `hw`: min(1, min(H, W) / max side)."
     return min(1.0, min(hw) / sides[1])
 
-def sample_patches(masks: torch.Tensor, per_image: int = 10, sides=MM_SIDES, bg_class: int | None = None, bg_frac: float = 0.1,
-                   ignore_index: int = 255, oversample: int = 4, generator: torch.Generator | None = None):
-    "Boxes (M, 5) `[image, x1, y1, x2, y2]` (float, pixel units) and centre labels (M,) of up to `per_image` patches per mask."
+def sample_patches(masks: torch.Tensor, per_image: int = 10, sides=MM_SIDES, background: tuple | None = None,
+                   ignore_index: int = 255, oversample: int = 8, max_iou: float | None = MM_MAX_IOU, generator: torch.Generator | None = None):
+    "Boxes (M, 5) `[image, x1, y1, x2, y2]` (float, pixel units) and centre labels (M,) of up to `per_image` patches per mask, no two of one image with IoU > `max_iou`; `background` (class, share): at most round(share·per_image) patches centred on that class."
     B, H, W = masks.shape
     dev, s = masks.device, input_scale((H, W), sides)
     lo, hi = max(2.0, sides[0] * s), min(sides[1] * s, min(H, W))
@@ -44,15 +46,19 @@ def sample_patches(masks: torch.Tensor, per_image: int = 10, sides=MM_SIDES, bg_
     cx = (side / 2 + u[1] * (W - side)).floor().long().clamp(0, W - 1)
     cy = (side / 2 + u[2] * (H - side)).floor().long().clamp(0, H - 1)
     lab = masks[torch.arange(B, device=dev)[:, None], cy, cx]
+    c_x, c_y, h = cx.float() + 0.5, cy.float() + 0.5, side / 2
+    box = torch.stack([c_x - h, c_y - h, c_x + h, c_y + h], -1)          # (B, K, 4)
     valid = lab != ignore_index
-    if bg_class is None: keep = valid & (valid.cumsum(1) <= per_image)
+    if max_iou is not None:                                               # greedy in draw order within each image (NMS, score = -draw index)
+        b, k = valid.nonzero(as_tuple=True)
+        kept = batched_nms(box[b, k], -k.float(), b, max_iou)
+        valid = torch.zeros_like(valid); valid[b[kept], k[kept]] = True
+    if background is None: keep = valid & (valid.cumsum(1) <= per_image)
     else:
-        nb = round(bg_frac * per_image); bg = valid & (lab == bg_class); fg = valid & ~bg
+        nb = round(background[1] * per_image); bg = valid & (lab == background[0]); fg = valid & ~bg
         keep = (bg & (bg.cumsum(1) <= nb)) | (fg & (fg.cumsum(1) <= per_image - nb))
     b, k = keep.nonzero(as_tuple=True)
-    c_x, c_y, h = cx[b, k].float() + 0.5, cy[b, k].float() + 0.5, side[b, k] / 2
-    boxes = torch.stack([b.float(), c_x - h, c_y - h, c_x + h, c_y + h], 1)
-    return boxes, lab[b, k]
+    return torch.cat([b.float()[:, None], box[b, k]], 1), lab[b, k]
 
 def extract_patches(images: torch.Tensor, boxes: torch.Tensor, size: int = MM_PATCH) -> torch.Tensor:
     "All patches of `boxes` cut from `images` (B, C, H, W) and resized to `size`×`size` by one batched `roi_align`."
@@ -152,13 +158,20 @@ class MixMatchTask(Task):
     "Mix-and-Match tuning (Zhan et al. 2018): triplet loss on mixed patches of labelled images, triplets from a class-wise connected graph."
     name, main_metric, needs_labels = 'mixmatch', 'triplet_acc', True
     def __init__(self, per_image: int = 10, sides=MM_SIDES, patch_size: int = MM_PATCH, bg_class: int | None = None, bg_frac: float = 0.1,
-                 ignore_index: int = 255, alpha: float = 2.1, strategy: str = 'graph', layer=None, grid: int = 2, oversample: int = 4):
+                 ignore_index: int = 255, alpha: float = 2.1, strategy: str = 'graph', layer=None, grid: int = 2, oversample: int = 8,
+                 max_iou: float | None = MM_MAX_IOU):
         if strategy not in STRATEGIES: raise SSLSegError(f"unknown triplet strategy {strategy!r}", None, f"use one of {', '.join(STRATEGIES)}")
         self.per_image, self.sides, self.patch_size, self.bg_class, self.bg_frac = per_image, tuple(sides), patch_size, bg_class, bg_frac
         self.ignore_index, self.alpha, self.strategy, self.layer, self.grid, self.oversample = ignore_index, alpha, strategy, layer, grid, oversample
+        self.max_iou = max_iou
         self._config = dict(per_image=per_image, sides=list(sides), patch_size=patch_size, bg_class=bg_class, bg_frac=bg_frac,
                             ignore_index=ignore_index, alpha=alpha, strategy=strategy, layer=layer, grid=grid, oversample=oversample,
-                            input_norm='imagenet')   # it tunes on the segmentation loader's images, ImageNet-normalised
+                            max_iou=max_iou, input_norm='imagenet')   # it tunes on the segmentation loader's images, ImageNet-normalised
+
+    def sample(self, masks: torch.Tensor, generator: torch.Generator | None = None):
+        "`sample_patches` of `masks` with this task's settings."
+        return sample_patches(masks, self.per_image, self.sides, None if self.bg_class is None else (self.bg_class, self.bg_frac), self.ignore_index, self.oversample,
+                              self.max_iou, generator)
 
     def patch_size_for(self, hw) -> int:
         "Patch size for images of size `hw`: `patch_size` scaled like the sides (at least 16)."
@@ -168,7 +181,7 @@ class MixMatchTask(Task):
         if not isinstance(batch, (tuple, list)) or batch[1].ndim != 3:
             raise SSLSegError("Mix-and-Match needs (image, label map) batches", None, "train on a labelled segmentation dataset")
         x, m = batch[0], batch[1].long()
-        boxes, labels = sample_patches(m, self.per_image, self.sides, self.bg_class, self.bg_frac, self.ignore_index, self.oversample)
+        boxes, labels = self.sample(m)
         G = STRATEGIES[self.strategy](labels)
         return extract_patches(x, boxes, self.patch_size_for(m.shape[-2:])), (labels, G['anchor'], G['positive'], G['negative'])
 
@@ -187,8 +200,7 @@ class MixMatchTask(Task):
 def pair_distances(model: nn.Module, task: MixMatchTask, batch, seed: int = 0) -> dict:
     "Mean eq.-2 distance of same-class and of other-class patch pairs of `batch` (a fixed patch sample for `seed`)."
     x, m = batch[0], batch[1].long()
-    boxes, lab = sample_patches(m, task.per_image, task.sides, task.bg_class, task.bg_frac, task.ignore_index, task.oversample,
-                                torch.Generator().manual_seed(seed))
+    boxes, lab = task.sample(m, torch.Generator().manual_seed(seed))
     dev = next(model.parameters()).device
     was = model.training; model.eval()
     f = F.normalize(model(extract_patches(x.to(dev), boxes.to(dev), task.patch_size_for(m.shape[-2:]))).float(), dim=1)
