@@ -372,7 +372,7 @@ def nest(d: dict | None) -> dict:
     return out
 
 def override(cfg, updates: dict):
-    "A copy of `cfg` with dotted keys replaced, e.g. `{'run.epochs': 3, 'optim.lr': 1e-3}`; every key and type checked."
+    "A copy of `cfg` with dotted keys replaced, e.g. `{'run.epochs': 3, 'optim.lr': 1e-3}` (inside a dict field any key: `{'model.options.init': 'pytorch'}`); every key and type checked."
     d = to_dict(cfg)
     for key, v in updates.items():
         *parents, last = key.split('.')
@@ -381,7 +381,10 @@ def override(cfg, updates: dict):
             if not isinstance(node.get(p), dict):
                 raise SSLSegError(f"unknown config key {key!r}", None, f"valid top-level keys: {', '.join(to_dict(cfg))}")
             node = node[p]
-        if last not in node: raise SSLSegError(f"unknown config key {key!r}", None, f"valid keys here: {', '.join(node)}")
+        owner = cfg
+        for p in parents: owner = getattr(owner, p, None)
+        free = isinstance(owner, dict)          # inside a dict field (model.options ...), not a nested config: any key
+        if last not in node and not free: raise SSLSegError(f"unknown config key {key!r}", None, f"valid keys here: {', '.join(node)}")
         node[last] = v
     return from_dict(type(cfg), d)
 

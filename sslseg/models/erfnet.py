@@ -9,10 +9,11 @@ import math
 import torch
 from torch import nn
 import torch.nn.functional as F
+from ..core import SSLSegError
 
 # %% auto #0
-__all__ = ['ERFNET_ENCODER_LAYERS', 'ERFNET_DECODER_LAYERS', 'DownsamplerBlock', 'NonBottleneck1d', 'UpsamplerBlock', 'he_std',
-           'he_init_', 'ERFNet', 'param_count', 'ClassificationHead']
+__all__ = ['ERFNET_ENCODER_LAYERS', 'ERFNET_DECODER_LAYERS', 'ERFNET_INITS', 'DownsamplerBlock', 'NonBottleneck1d',
+           'UpsamplerBlock', 'he_std', 'he_init_', 'ERFNet', 'param_count', 'ClassificationHead']
 
 # %% ../../nbs/models/00_erfnet.ipynb #4ead1a33
 class DownsamplerBlock(nn.Module):
@@ -75,6 +76,8 @@ def _erfnet_decoder(num_classes: int):
     return nn.Sequential(OrderedDict((f'layer{i}', m) for i, m in enumerate(L, 17)))
 
 # %% ../../nbs/models/00_erfnet.ipynb #7bf54c99
+ERFNET_INITS = ('he', 'pytorch')   # the thesis' He init (default), or PyTorch's own default
+
 def he_std(m: nn.Module) -> float:
     "He et al.'s std √(2/n) of layer `m`'s weights, n = its incoming connections per output (see the text above)."
     w = m.weight
@@ -98,12 +101,13 @@ def he_init_(module: nn.Module) -> nn.Module:
 # %% ../../nbs/models/00_erfnet.ipynb #ff151223
 class ERFNet(nn.Module):
     "ERFNet with thesis-numbered layers `layer1`..`layer23`; any input size (padded to a multiple of 8, cropped back)."
-    def __init__(self, num_classes: int = 12, in_ch: int = 3, drop1: float = 0.03, drop2: float = 0.3):
+    def __init__(self, num_classes: int = 12, in_ch: int = 3, drop1: float = 0.03, drop2: float = 0.3, init: str = 'he'):
         super().__init__()
-        self.config = dict(arch='erfnet', num_classes=num_classes, in_ch=in_ch, drop1=drop1, drop2=drop2)
+        if init not in ERFNET_INITS: raise SSLSegError(f"unknown ERFNet init {init!r}", None, f"use one of {', '.join(ERFNET_INITS)}, e.g. --set model.options.init=pytorch")
+        self.config = dict(arch='erfnet', num_classes=num_classes, in_ch=in_ch, drop1=drop1, drop2=drop2, **({} if init == 'he' else {'init': init}))
         self.encoder = _erfnet_encoder(in_ch, drop1, drop2)
         self.decoder = _erfnet_decoder(num_classes)
-        he_init_(self)                # the thesis' Kaiming init (§3.2.1), not PyTorch's default
+        if init == 'he': he_init_(self)   # the thesis' Kaiming init (§3.2.1); 'pytorch' keeps PyTorch's default
 
     @staticmethod
     def _pad8(x):
@@ -115,7 +119,8 @@ class ERFNet(nn.Module):
 
     def set_num_classes(self, n: int):
         "Replace the final layer (23) with a fresh one predicting `n` channels; returns self."
-        self.decoder.layer23 = he_init_(nn.ConvTranspose2d(16, n, 2, stride=2, padding=0, output_padding=0, bias=True))
+        self.decoder.layer23 = nn.ConvTranspose2d(16, n, 2, stride=2, padding=0, output_padding=0, bias=True)
+        if self.config.get('init', 'he') == 'he': he_init_(self.decoder.layer23)
         self.config['num_classes'] = n
         return self
 

@@ -1,0 +1,21 @@
+"""The README's result blocks are generated from the committed results (tools/readme_tables.py) and must match them."""
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def _tool():
+    spec = importlib.util.spec_from_file_location('readme_tables', ROOT / 'tools' / 'readme_tables.py')
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    return m
+
+def test_readme_result_blocks_match_the_committed_results():
+    assert _tool().main(['--check']) == 0, "run: python tools/readme_tables.py"
+
+def test_blocks_are_replaced_and_a_stale_block_is_found():
+    t = _tool()
+    text = "intro\n<!-- claims:start -->\nold numbers\n<!-- claims:end -->\noutro\n"
+    new = t.render(text)
+    assert 'old numbers' not in new and new.startswith('intro\n<!-- claims:start -->\n| table | claim |') and new.endswith('<!-- claims:end -->\noutro\n')
+    assert t.render(new) == new                      # idempotent
+    assert 'inconclusive' in new and 'smallest detectable' in new

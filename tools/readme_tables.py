@@ -1,0 +1,54 @@
+"""Regenerate the README's result blocks from the committed results, so its numbers cannot drift from them.
+
+Blocks are delimited by `<!-- NAME:start -->` and `<!-- NAME:end -->` lines:
+  claims       every claim of the nine miniature tables (experiments/repro/results/*/claims: paired Δ, 95% CI, smallest detectable Δ, verdict)
+  convergence  the learning-curve runs (experiments/convergence/results/convergence): table, plateau test and budget
+Usage: python tools/readme_tables.py [--check]   (--check: exit 1 when README.md differs from what the results give)
+"""
+import argparse, re, statistics, sys
+from pathlib import Path
+from sslseg.experiment import load_spec, read_results, claims_table, claims_markdown, summarize, table_markdown
+from sslseg.experiment.curves import mean_curve, plateau_gain
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def claims_block() -> str:
+    repro = ROOT / 'experiments' / 'repro'
+    specs = {p.stem: load_spec(p) for p in sorted((repro / 'specs').glob('*.yaml')) if p.stem != 'base'}
+    cl = [dict(table=k, **c) for k, s in specs.items() for c in claims_table(s, read_results(repro / 'results' / k / 'results.csv'))]
+    n = {v: sum(c['verdict'] == v for c in cl) for v in ('reproduced', 'not reproduced', 'inconclusive')}
+    return (claims_markdown(cl) + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
+            f"{n['inconclusive']} inconclusive.")
+
+def convergence_block() -> str:
+    here = ROOT / 'experiments' / 'convergence'
+    s = load_spec(here / 'spec.yaml'); res = here / 'results' / 'convergence'
+    rows, curves = read_results(res / 'results.csv'), read_results(res / 'curves.csv')
+    summ, cl = summarize(s, rows), claims_table(s, rows)
+    lines = [table_markdown(summ, cl, s.baseline), '', '| setting | seeds with curves | gain over the last fifth of the epochs | plateaued (< 0.5) |', '|---|---|---|---|']
+    for st in dict.fromkeys(r['setting'] for r in curves):
+        c = mean_curve(curves, st); g = plateau_gain(c)
+        lines.append(f"| {st} | {c['n']} | {g:+.2f} | {'yes' if g < 0.5 else 'no'} |")
+    return '\n'.join(lines)
+
+BLOCKS = {'claims': claims_block, 'convergence': convergence_block}
+
+def render(text: str) -> str:
+    for name, fn in BLOCKS.items():
+        pat = re.compile(rf"(<!-- {name}:start -->\n)(?:.*?\n)?(<!-- {name}:end -->)", re.S)
+        if not pat.search(text): continue
+        body = fn()
+        text = pat.sub(lambda m: m.group(1) + body + '\n' + m.group(2), text)
+    return text
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0]); p.add_argument('--check', action='store_true')
+    a = p.parse_args(argv)
+    readme = ROOT / 'README.md'; old = readme.read_text(); new = render(old)
+    if a.check:
+        if new != old: print("README.md's result blocks differ from the committed results: run python tools/readme_tables.py"); return 1
+        return 0
+    if new != old: readme.write_text(new); print('README.md updated')
+    return 0
+
+if __name__ == '__main__': sys.exit(main())
