@@ -12,7 +12,8 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['REGISTRIES', 'SSLSegError', 'Registry', 'default_device', 'cpu_cores', 'seed_everything', 'atomic_write',
-           'atomic_torch_save', 'atomic_json', 'median_time', 'camvid_root', 'save_checkpoint', 'load_checkpoint']
+           'atomic_torch_save', 'atomic_json', 'output_folder', 'median_time', 'camvid_root', 'save_checkpoint',
+           'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #0c21190a
 class SSLSegError(Exception):
@@ -66,14 +67,31 @@ def seed_everything(seed: int):
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #f3738c4b
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
+
+def _write_failed(e: BaseException) -> bool:
+    "Whether `e` is a failed write (disk full, read-only, no such folder...): OSError, or torch's RuntimeError from its file writer."
+    return isinstance(e, OSError) or (isinstance(e, RuntimeError) and any(w in str(e).lower() for w in ('write', 'file')))
+
 def atomic_write(path, write_fn, suffix: str = '.tmp'):
-    "Call `write_fn(tmp_path)` and atomically move the result to `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.' + path.name, suffix=suffix)
+    "Call `write_fn(tmp_path)` and atomically move the result to `path`, with the permissions of the user's umask; a disk fault is a one-line SSLSegError."
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.' + path.name, suffix=suffix)
+    except OSError as e:
+        raise SSLSegError(f"cannot write into {path.parent}: {e.strerror or e}", path.parent,
+                          "choose an output folder you can write to (--out DIR), or free disk space") from None
     os.close(fd)
     try:
         write_fn(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())         # mkstemp makes 0600; a shared results folder needs what `open` would give
         os.replace(tmp, path)
+    except Exception as e:
+        if not _write_failed(e): raise
+        raise SSLSegError(f"cannot write {path.name}: {getattr(e, 'strerror', None) or e}", path,
+                          "free disk space or choose another output folder (--out DIR); the previous file, if any, is unchanged") from None
     finally:
         if os.path.exists(tmp): os.remove(tmp)
     return path
@@ -87,6 +105,21 @@ def atomic_json(obj, path):
     def w(p):
         with open(p, 'w') as f: json.dump(obj, f, indent=2)
     return atomic_write(path, w)
+
+# %% ../nbs/00_core.ipynb #e33c9170
+def output_folder(path, finished: str | None = None, resume: bool = False) -> Path:
+    "Check, before any work, that `path` can be a run's output folder (not a file, creatable, writable); with `finished` (a file name), refuse a folder holding a finished run unless `resume`."
+    p = Path(path)
+    if p.exists() and not p.is_dir(): raise SSLSegError("the output path is a file, not a folder", p, "pass a folder to --out")
+    if finished and (p / finished).is_file() and not resume:
+        raise SSLSegError("the output folder already holds a finished run", p, "pass another --out, or --resume to continue it")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=p, prefix='.write-test'); os.close(fd); os.remove(probe)
+    except OSError as e:
+        raise SSLSegError(f"cannot write into the output folder: {e.strerror or e}", p,
+                          "choose a folder you can write to (--out DIR), or free disk space") from None
+    return p
 
 # %% ../nbs/00_core.ipynb #4bd79470
 def median_time(fn, repeats: int = 5, warmup: int = 1, device=None) -> float:

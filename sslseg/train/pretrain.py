@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from ..core import SSLSegError, seed_everything, atomic_json, default_device
+from ..core import output_folder, SSLSegError, seed_everything, atomic_json, default_device
 from ..data.cache import loader_workers
 from ..config import PretrainConfig, shortcut_field, with_shortcuts, to_dict, save_config
 from ..tasks import TASKS, Task
@@ -90,6 +90,7 @@ def pretrain(task=None, cfg: PretrainConfig | None = None, backbone: nn.Module |
     if isinstance(backbone, str): kw['backbone'], backbone = backbone, None
     cfg, extra = pretrain_config(cfg, task, **kw)
     r, d = cfg.run, cfg.data
+    if r.out is not None: output_folder(r.out, 'summary.json', r.resume)   # never replace a finished pretext run
     seed_everything(r.seed)
     if isinstance(task, Task):
         if extra or cfg.task_options: raise SSLSegError("task options given with a Task object", None, "configure the Task in its constructor instead")

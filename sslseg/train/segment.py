@@ -8,7 +8,7 @@ import dataclasses, multiprocessing, os, time
 from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
-from ..core import SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
+from ..core import output_folder, SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
 from ..config import TrainConfig, resolve, with_shortcuts, to_dict, save_config
 from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize, cache_dataset
 from ..data.cache import loader_workers, cache_workers
@@ -76,8 +76,7 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     t0 = time.perf_counter()
     cfg = train_config(cfg, **kw)
     r, out = cfg.run, Path(cfg.run.out)
-    if (out / 'metrics.json').is_file() and not r.resume:
-        raise SSLSegError("the output folder already holds a finished run", out, "pass another --out, or --resume to continue it")
+    output_folder(out, 'metrics.json', r.resume)          # a file, an unwritable folder or a finished run: refused before any work
     seed_everything(r.seed)
     train_ds, train_sub, val_ds = _datasets(cfg)
     w = class_weights(train_sub) if cfg.optim.class_weights else None

@@ -1,0 +1,40 @@
+"""Faults a user meets (issue 19): finished results are never replaced, disk faults are one-line errors before any work."""
+import os, subprocess, sys
+import pytest
+from sslseg.core import SSLSegError
+from sslseg.train.pretrain import pretrain
+
+TINY = ['--size', '32', '48', '--set', 'data.n_train=8', '--set', 'data.n_val=4', '--quiet']
+
+def _cli(*args):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, '-c', 'import sys; from sslseg.run.cli import main; sys.exit(main())', *args], capture_output=True, text=True, env=env)
+
+def _one_line_error(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stderr[-800:])
+    assert 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for w in words: assert w in r.stderr, (w, r.stderr)
+
+def test_pretrain_never_replaces_a_finished_run(tmp_path):
+    out = tmp_path / 'rot'
+    pretrain('rotation', out=out, steps=2, batch_size=4, size=(32, 32), n=8, progress=False, task_options={'size': 32})
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(SSLSegError, match='finished run'):
+        pretrain('rotation', out=out, steps=2, batch_size=4, size=(32, 32), n=8, progress=False, task_options={'size': 32})
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+@pytest.mark.parametrize('job', ['train', 'pretrain'])
+def test_out_that_is_a_file_is_one_line(tmp_path, job):
+    f = tmp_path / 'results.txt'; f.write_text('keep me')
+    r = _cli(job, '--out', str(f), '--epochs', '1', *TINY)
+    _one_line_error(r, 'is a file', '--out')
+    assert f.read_text() == 'keep me'
+
+def test_out_under_a_file_is_one_line(tmp_path):
+    f = tmp_path / 'results.txt'; f.write_text('keep me')
+    _one_line_error(_cli('train', '--out', str(f / 'run'), '--epochs', '1', *TINY), 'cannot write into the output folder')
+
+def test_pretrain_into_a_finished_folder_is_one_line(tmp_path):
+    args = ['pretrain', '--task', 'rotation', '--steps', '2', '--batch-size', '4', '--out', str(tmp_path / 'p'), *TINY]
+    assert _cli(*args).returncode == 0
+    _one_line_error(_cli(*args), 'finished run', '--resume')
