@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['REGISTRIES', 'SSLSegError', 'Registry', 'default_device', 'cpu_cores', 'seed_everything', 'atomic_write',
-           'atomic_torch_save', 'atomic_json', 'output_folder', 'median_time', 'camvid_root', 'save_checkpoint',
-           'load_checkpoint']
+__all__ = ['REGISTRIES', 'RUN_FILES', 'SSLSegError', 'Registry', 'default_device', 'cpu_cores', 'seed_everything', 'atomic_write',
+           'atomic_torch_save', 'atomic_json', 'output_folder', 'output_files', 'median_time', 'camvid_root',
+           'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #0c21190a
 class SSLSegError(Exception):
@@ -107,12 +107,14 @@ def atomic_json(obj, path):
     return atomic_write(path, w)
 
 # %% ../nbs/00_core.ipynb #e33c9170
-def output_folder(path, finished: str | None = None, resume: bool = False) -> Path:
-    "Check, before any work, that `path` can be a run's output folder (not a file, creatable, writable); with `finished` (a file name), refuse a folder holding a finished run unless `resume`."
+def output_folder(path, finished: str | None = None, resume: bool = False, fix: str = "pass another --out, or --resume to continue it") -> Path:
+    "Check, before any work, that `path` can be a run's output folder (not a file, creatable, writable); with `finished` (a file name), refuse a folder holding a finished run unless `resume`, and a `resume` without a `last.pt` to resume from."
     p = Path(path)
     if p.exists() and not p.is_dir(): raise SSLSegError("the output path is a file, not a folder", p, "pass a folder to --out")
     if finished and (p / finished).is_file() and not resume:
-        raise SSLSegError("the output folder already holds a finished run", p, "pass another --out, or --resume to continue it")
+        raise SSLSegError("the output folder already holds a finished run", p, fix)
+    if resume and not (p / 'last.pt').is_file():
+        raise SSLSegError("nothing to resume: the output folder has no last.pt", p, "drop --resume to start a new run there, or pass the folder of the run to continue")
     try:
         p.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=p, prefix='.write-test'); os.close(fd); os.remove(probe)
@@ -120,6 +122,20 @@ def output_folder(path, finished: str | None = None, resume: bool = False) -> Pa
         raise SSLSegError(f"cannot write into the output folder: {e.strerror or e}", p,
                           "choose a folder you can write to (--out DIR), or free disk space") from None
     return p
+
+# %% ../nbs/00_core.ipynb #feaf987c
+RUN_FILES = ('metrics.json', 'result.json', 'summary.json', 'config.yaml', 'log.csv', 'last.pt', 'best.pt', 'job.json', 'kt.json',
+             'clusters.json', 'clusters.npz', 'encoder.pt', 'init_encoder.pt')   # what a run writes: no other command may replace them
+
+def output_files(*paths) -> list[Path]:
+    "Check, before any work, that files `paths` can be written: none is a run's own file (RUN_FILES beside a run's config.yaml) or a folder, and their folder is writable."
+    out = [Path(p) for p in paths]
+    for p in out:
+        if p.is_dir(): raise SSLSegError("the output path is a folder, not a file", p, "pass a file name to --out")
+        if p.name in RUN_FILES and (p.parent / 'config.yaml').is_file():
+            raise SSLSegError(f"{p.name} belongs to the run in this folder and would be replaced", p, "pass another --out (e.g. RUN/eval_val.json)")
+    for d in dict.fromkeys(p.parent for p in out): output_folder(d)
+    return out
 
 # %% ../nbs/00_core.ipynb #4bd79470
 def median_time(fn, repeats: int = 5, warmup: int = 1, device=None) -> float:

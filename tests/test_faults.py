@@ -38,3 +38,25 @@ def test_pretrain_into_a_finished_folder_is_one_line(tmp_path):
     args = ['pretrain', '--task', 'rotation', '--steps', '2', '--batch-size', '4', '--out', str(tmp_path / 'p'), *TINY]
     assert _cli(*args).returncode == 0
     _one_line_error(_cli(*args), 'finished run', '--resume')
+
+def test_resume_without_a_run_is_one_line(tmp_path):
+    _one_line_error(_cli('train', '--out', str(tmp_path / 'new'), '--resume', '--epochs', '1', *TINY), 'nothing to resume', '--resume')
+    assert not (tmp_path / 'new' / 'metrics.json').exists()
+
+def test_kt_finetune_refuses_a_finished_folder_before_writing(tmp_path):
+    from sslseg.tune.mixmatch import finetune
+    from sslseg.core import atomic_json
+    out = tmp_path / 'ft'; atomic_json({'miou': 0.5}, out / 'metrics.json')
+    with pytest.raises(SSLSegError, match='finished run') as e: finetune(tmp_path / 'any.pt', out=out)
+    assert '--resume' not in str(e.value)                          # kt has no --resume: the fix names what the user can do
+    assert sorted(p.name for p in out.iterdir()) == ['metrics.json']   # init_encoder.pt not written
+
+def test_eval_and_analyze_never_replace_a_runs_files(tmp_path):
+    run = tmp_path / 'run'
+    assert _cli('train', '--out', str(run), '--epochs', '1', *TINY).returncode == 0
+    before = (run / 'metrics.json').read_bytes()
+    _one_line_error(_cli('eval', str(run), '--out', str(run / 'metrics.json'), '--size', '32', '48', '--set', 'data.n_val=4'), 'belongs to the run', '--out')
+    _one_line_error(_cli('analyze', 'filters', '--model', f'ft={run}/last.pt', '--out', str(run / 'metrics')), 'belongs to the run')
+    assert (run / 'metrics.json').read_bytes() == before
+    r = _cli('eval', str(run), '--size', '32', '48', '--set', 'data.n_val=4')     # its own file beside the run
+    assert r.returncode == 0 and (run / 'eval_synthetic_val_32x48.json').is_file(), r.stderr[-500:]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np
-from ..core import SSLSegError, camvid_root
+from ..core import SSLSegError, camvid_root, output_files
 from ..data import get_dataset
 from ..config import AnalyzeConfig, parse_config, save_config
 from ..analysis import (load_model, collect_patch_features, tsne_figure, top_activations, top_activation_figure,
@@ -42,6 +42,7 @@ def cli_analyze(argv=None) -> int:
     models = parse_models(a.models, a.arch, ds.num_classes, a.seed, a.device)
     layer = a.layer or ('layer8' if a.kind == 'topact' else 'layer16')
     out, n_img, kw = Path(a.out or f'runs/analysis/{a.kind}'), a.n, dict(batch_size=a.batch_size, device=a.device)
+    output_files(*(out.with_name(out.name + x) for x in ('.png', '.json', '.yaml', '.csv')))   # before the analysis: never a run's own file
     if a.kind == 'tsne':
         pf = collect_patch_features(models, ds, layer, a.per_class, a.seed, n_images=n_img, **kw)
         _, nums = tsne_figure(pf, out, a.seed, a.perplexity, a.iters)

@@ -6,9 +6,9 @@
 from __future__ import annotations
 import argparse
 from pathlib import Path
-from ..core import SSLSegError, atomic_json
+from ..core import SSLSegError, atomic_json, output_files
 from ..config import EvalConfig, resolve, parse_config, add_config_flags, save_config, read_yaml
-from ..train.evaluate import evaluate_checkpoint
+from ..train.evaluate import evaluate_checkpoint, resolve_checkpoint
 from ..transfer.load import TransferSpec
 
 # %% auto #0
@@ -47,9 +47,10 @@ def transfer_spec_from_args(ns) -> TransferSpec:
 def cli_eval(argv=None) -> int:
     "`sslseg eval CKPT_OR_RUN --data D --root R --split S --size H W`: print and write mIoU, per-class IoU and pixel accuracy, and the config that repeats it."
     cfg = resolve(EvalConfig, parse_config(EvalConfig, argv, 'sslseg eval', cli_eval.__doc__))
-    r = evaluate_checkpoint(cfg)
     size = cfg.data.size
-    out = Path(cfg.out) if cfg.out else Path(r['checkpoint']).parent / f"eval_{cfg.data.name}_{cfg.split}_{'x'.join(map(str, size)) if size else 'native'}.json"
+    out = Path(cfg.out) if cfg.out else resolve_checkpoint(cfg.checkpoint).parent / f"eval_{cfg.data.name}_{cfg.split}_{'x'.join(map(str, size)) if size else 'native'}.json"
+    output_files(out, out.with_suffix('.yaml'))             # before the evaluation: a run's own files are never replaced, a read-only folder fails now
+    r = evaluate_checkpoint(cfg)
     atomic_json(r, out)
     save_config(cfg, out.with_suffix('.yaml'))
     print(f"{cfg.split} mIoU {r['miou']:.4f}  pixel acc {r['pixel_acc']:.4f}  ({r['n_images']} images, {r['checkpoint']}) -> {out} (config: {out.with_suffix('.yaml')})")

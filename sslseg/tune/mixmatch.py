@@ -9,7 +9,7 @@ from torch import nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torchvision.ops import roi_align, batched_nms
-from ..core import SSLSegError, seed_everything, atomic_json, atomic_torch_save
+from ..core import output_folder, SSLSegError, seed_everything, atomic_json, atomic_torch_save
 from ..tasks.base import Task, register_task
 from ..train.learner import Learner
 from ..train.pretrain import module_prefix
@@ -228,7 +228,7 @@ def export_encoder(checkpoint, path) -> Path:
 def finetune(checkpoint, cfg: TrainConfig | None = None, **kw) -> dict:
     "Fine-tune a segmentation model initialised with the encoder of `checkpoint` (config `cfg` and keyword shortcuts, e.g. out=, epochs=); returns train_segmentation's metrics."
     cfg = with_shortcuts(cfg or TrainConfig(), **kw)
-    out = Path(cfg.run.out); out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(cfg.run.out, 'metrics.json', cfg.run.resume, fix='pass another --out')   # before init_encoder.pt is written
     enc = export_encoder(checkpoint, out / 'init_encoder.pt')
     arch = torch.load(enc, weights_only=True)['meta']['model']['arch']
     return train_segmentation(cfg, init=enc, backbone=arch)
