@@ -108,7 +108,7 @@ def atomic_json(obj, path):
 
 # %% ../nbs/00_core.ipynb #e33c9170
 def output_folder(path, finished: str | None = None, resume: bool = False, fix: str = "pass another --out, or --resume to continue it") -> Path:
-    "Check, before any work, that `path` can be a run's output folder (not a file, creatable, writable); with `finished` (a file name), refuse a folder holding a finished run unless `resume`, and a `resume` without a `last.pt` to resume from."
+    "Check, before any work, that `path` can be a run's output folder (not a file, creatable, writable); with `finished` (a file name), refuse a folder holding a finished run unless `resume`, and a `resume` without a `last.pt` to resume from; removes the temporaries of killed writes."
     p = Path(path)
     if p.exists() and not p.is_dir(): raise SSLSegError("the output path is a file, not a folder", p, "pass a folder to --out")
     if finished and (p / finished).is_file() and not resume:
@@ -118,6 +118,7 @@ def output_folder(path, finished: str | None = None, resume: bool = False, fix: 
     try:
         p.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=p, prefix='.write-test'); os.close(fd); os.remove(probe)
+        for stale in [*p.glob('.*.tmp'), *p.glob('.write-test*')]: stale.unlink(missing_ok=True)   # left by a write that was killed
     except OSError as e:
         raise SSLSegError(f"cannot write into the output folder: {e.strerror or e}", p,
                           "choose a folder you can write to (--out DIR), or free disk space") from None

@@ -1,5 +1,5 @@
 """Faults a user meets (issue 19): finished results are never replaced, disk faults are one-line errors before any work."""
-import os, subprocess, sys
+import csv, os, subprocess, sys
 import pytest
 from sslseg.core import SSLSegError
 from sslseg.train.pretrain import pretrain
@@ -60,3 +60,58 @@ def test_eval_and_analyze_never_replace_a_runs_files(tmp_path):
     assert (run / 'metrics.json').read_bytes() == before
     r = _cli('eval', str(run), '--size', '32', '48', '--set', 'data.n_val=4')     # its own file beside the run
     assert r.returncode == 0 and (run / 'eval_synthetic_val_32x48.json').is_file(), r.stderr[-500:]
+
+
+# --- exact resume at every kill point: a kill is injected at each file write of an epoch, not timed ---
+class Killed(BaseException): "A SIGKILL stand-in: no handler in the package catches it."
+
+def _killing_writes(monkeypatch, at: int):
+    "Make the `at`-th atomic write of the run raise Killed after the file is complete but before it replaces the old one."
+    import sslseg.core as core
+    real, count = core.os.replace, {'n': 0}
+    def replace(src, dst):
+        count['n'] += 1
+        if count['n'] == at: raise Killed(str(dst))
+        return real(src, dst)
+    monkeypatch.setattr(core.os, 'replace', replace)
+    return count
+
+def _tiny_learner(out, resume=False):
+    import torch
+    from torch.utils.data import DataLoader
+    from sslseg.data import get_dataset
+    from sslseg.models import ERFNet
+    from sslseg.tasks import SegmentationTask
+    from sslseg.train.learner import Learner
+    torch.manual_seed(0)
+    tr = get_dataset('synthetic', None, 'train', size=(32, 48), augment=True, n=8)
+    va = get_dataset('synthetic', None, 'val', size=(32, 48), n=4)
+    return Learner(ERFNet(tr.num_classes), SegmentationTask(tr.num_classes), DataLoader(tr, 4), DataLoader(va, 4), epochs=3, out=out,
+                   progress=False, seed=7, resume=resume)
+
+def test_resume_is_exact_whatever_write_the_kill_hits(tmp_path, monkeypatch):
+    import torch
+    from sslseg.core import load_checkpoint
+    a = _tiny_learner(tmp_path / 'a'); a.fit()
+    n_writes = _killing_writes(monkeypatch, 10 ** 9); _tiny_learner(tmp_path / 'count').fit(); total = n_writes['n']
+    monkeypatch.undo()
+    assert total >= 6                                               # best.pt, last.pt and log.csv per epoch
+    for at in range(1, total + 1):
+        out = tmp_path / f'k{at}'
+        _killing_writes(monkeypatch, at)
+        try: _tiny_learner(out).fit(); raise AssertionError(f"write {at} was not killed")
+        except Killed: pass
+        monkeypatch.undo()
+        b = _tiny_learner(out, resume=(out / 'last.pt').is_file()); b.fit()
+        assert [h['valid_miou'] for h in b.history] == [h['valid_miou'] for h in a.history], at
+        for (k, va), vb in zip(a.raw_model.state_dict().items(), b.raw_model.state_dict().values()): assert torch.equal(va, vb), (at, k)
+        best_a, best_b = (load_checkpoint(d / 'best.pt')['meta']['epoch'] for d in (tmp_path / 'a', out))
+        assert best_a == best_b, (at, best_a, best_b)                # best.pt is the uninterrupted run's best epoch
+        strip = lambda f: [{k: v for k, v in r.items() if k != 'time'} for r in csv.DictReader(open(f))]
+        assert strip(out / 'log.csv') == strip(tmp_path / 'a' / 'log.csv'), at
+def test_stale_temporaries_of_a_killed_write_are_cleaned(tmp_path):
+    from sslseg.core import output_folder
+    out = tmp_path / 'run'; out.mkdir()
+    (out / '.last.ptx81k2.tmp').write_bytes(b'half a checkpoint'); (out / '.write-testab12').write_text(''); (out / 'notes.txt').write_text('mine')
+    output_folder(out)
+    assert sorted(p.name for p in out.iterdir()) == ['notes.txt']

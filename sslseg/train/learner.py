@@ -296,11 +296,11 @@ class BestTracker(Callback):
         if l.improved: l.best = score
 
 class Checkpointer(Callback):
-    "Write last.pt after every epoch and best.pt when the score improved."
-    order = 20
+    "Write best.pt when the score improved, then last.pt, after every other file of the epoch (log.csv, snapshots): last.pt is the commit point, so a kill before it makes resume repeat the epoch."
+    order = 25
     def after_epoch(self):
+        if self.learn.improved: self.learn.save('best.pt')   # first: last.pt records the new best, so best.pt must already hold it
         self.learn.save('last.pt', full=True)
-        if self.learn.improved: self.learn.save('best.pt')
 
 class CSVLogger(Callback):
     "Rewrite out/log.csv after every epoch."
