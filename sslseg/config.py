@@ -10,12 +10,12 @@ from pathlib import Path
 from .core import SSLSegError, Registry, REGISTRIES, atomic_write, camvid_root
 
 # %% auto #0
-__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALYSES', 'RECIPES', 'SHORTCUTS', 'AugmentConfig',
-           'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig', 'PretrainConfig',
-           'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'AnalyzeConfig', 'to_dict',
-           'from_dict', 'deep_merge', 'nest', 'override', 'read_yaml', 'load_config', 'save_config', 'apply_recipe',
-           'shortcut_field', 'resolve', 'with_shortcuts', 'lr_at', 'parse_opts', 'add_config_flags', 'config_parser',
-           'parse_config', 'build_config']
+__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALYSES', 'RESUME_MAY_CHANGE', 'RECIPES', 'SHORTCUTS',
+           'AugmentConfig', 'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig',
+           'PretrainConfig', 'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'AnalyzeConfig',
+           'to_dict', 'from_dict', 'deep_merge', 'nest', 'override', 'read_yaml', 'load_config', 'save_config',
+           'check_resume', 'apply_recipe', 'shortcut_field', 'resolve', 'with_shortcuts', 'lr_at', 'parse_opts',
+           'add_config_flags', 'config_parser', 'parse_config', 'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
 SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)   # the one place of SyntheticScenes' defaults (sslseg.data reads it too)
@@ -422,6 +422,30 @@ def save_config(cfg, path):
     import yaml
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None)
     return atomic_write(path, lambda p: Path(p).write_text(text))
+
+# %% ../nbs/01_config.ipynb #b817943d
+RESUME_MAY_CHANGE = ('run.epochs', 'run.steps', 'run.resume', 'run.progress', 'run.device', 'run.out', 'run.n_show', 'data.workers', 'data.root')
+
+def _flat(d: dict, pre: str = '') -> dict:
+    return {k: v for kk, vv in d.items() for k, v in (_flat(vv, f"{pre}{kk}.").items() if isinstance(vv, dict) and vv else [(f"{pre}{kk}", vv)])}
+
+def check_resume(cfg, out, allowed=RESUME_MAY_CHANGE) -> list[str]:
+    "Before resuming the run in `out` with `cfg`: SSLSegError naming every field that differs from the run's config.yaml, except `allowed` ones, which are returned and appended to OUT/resumes.jsonl."
+    path = Path(out) / 'config.yaml'
+    if not path.is_file(): return []
+    old, new = _flat(read_yaml(path)), _flat(to_dict(cfg))
+    diff = [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
+    bad = [k for k in diff if k not in allowed]
+    if bad:
+        shown = ', '.join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in bad[:4]) + (f" and {len(bad) - 4} more" if len(bad) > 4 else '')
+        raise SSLSegError(f"--resume with other settings than the run had: {shown}", path,
+                          f"resume with the run's own settings (--config {path} --resume), or start a new run with another --out")
+    changed = [k for k in diff if k not in ('run.resume', 'run.progress')]
+    if changed:                        # config.yaml will hold the new values: the old ones are kept here
+        log = Path(out) / 'resumes.jsonl'; prev = log.read_text() if log.is_file() else ''
+        line = json.dumps({k: {'was': old.get(k), 'now': new.get(k)} for k in changed})
+        atomic_write(log, lambda p: Path(p).write_text(prev + line + '\n'))
+    return changed
 
 # %% ../nbs/01_config.ipynb #cb9a06a7
 RECIPES = Registry('recipe')

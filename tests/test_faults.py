@@ -1,5 +1,5 @@
 """Faults a user meets (issue 19): finished results are never replaced, disk faults are one-line errors before any work."""
-import csv, os, subprocess, sys
+import csv, json, os, subprocess, sys
 import pytest
 from sslseg.core import SSLSegError
 from sslseg.train.pretrain import pretrain
@@ -115,3 +115,12 @@ def test_stale_temporaries_of_a_killed_write_are_cleaned(tmp_path):
     (out / '.last.ptx81k2.tmp').write_bytes(b'half a checkpoint'); (out / '.write-testab12').write_text(''); (out / 'notes.txt').write_text('mine')
     output_folder(out)
     assert sorted(p.name for p in out.iterdir()) == ['notes.txt']
+
+def test_resume_with_other_settings_is_refused_and_more_epochs_recorded(tmp_path):
+    out = str(tmp_path / 'run'); base = ['train', '--out', out, *TINY]
+    assert _cli(*base, '--epochs', '1').returncode == 0
+    _one_line_error(_cli(*base, '--epochs', '2', '--lr', '0.001', '--batch-size', '4', '--resume'), 'optim.lr 0.0005 -> 0.001', 'run.batch_size 8 -> 4')
+    r = _cli(*base, '--epochs', '2', '--resume')
+    assert r.returncode == 0, r.stderr[-800:]
+    assert json.loads((tmp_path / 'run' / 'resumes.jsonl').read_text()) == {'run.epochs': {'was': 1, 'now': 2}}
+    assert json.loads((tmp_path / 'run' / 'metrics.json').read_text())['epochs_run'] == 2

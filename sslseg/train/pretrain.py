@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from ..core import output_folder, SSLSegError, seed_everything, atomic_json, default_device
 from ..data.cache import loader_workers
-from ..config import PretrainConfig, shortcut_field, with_shortcuts, to_dict, save_config
+from ..config import check_resume, PretrainConfig, shortcut_field, with_shortcuts, to_dict, save_config
 from ..tasks import TASKS, Task
 from ..callback import Callback
 from .learner import Learner
@@ -91,6 +91,7 @@ def pretrain(task=None, cfg: PretrainConfig | None = None, backbone: nn.Module |
     cfg, extra = pretrain_config(cfg, task, **kw)
     r, d = cfg.run, cfg.data
     if r.out is not None: output_folder(r.out, 'summary.json', r.resume)   # never replace a finished pretext run
+    if r.resume and r.out is not None: check_resume(cfg, r.out)   # other settings than the run had: refused, naming them; a new epoch count is recorded
     seed_everything(r.seed)
     if isinstance(task, Task):
         if extra or cfg.task_options: raise SSLSegError("task options given with a Task object", None, "configure the Task in its constructor instead")

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 from ..core import output_folder, SSLSegError, seed_everything, atomic_json, atomic_write, default_device, load_checkpoint
-from ..config import TrainConfig, resolve, with_shortcuts, to_dict, save_config
+from ..config import check_resume, TrainConfig, resolve, with_shortcuts, to_dict, save_config
 from ..data import get_dataset, labeled_subset, class_weights, colorize, denormalize, cache_dataset
 from ..data.cache import loader_workers, cache_workers
 from ..models import build_backbone
@@ -77,6 +77,7 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     cfg = train_config(cfg, **kw)
     r, out = cfg.run, Path(cfg.run.out)
     output_folder(out, 'metrics.json', r.resume)          # a file, an unwritable folder or a finished run: refused before any work
+    if r.resume: check_resume(cfg, r.out)   # other settings than the run had: refused, naming them; a new epoch count is recorded
     seed_everything(r.seed)
     train_ds, train_sub, val_ds = _datasets(cfg)
     w = class_weights(train_sub) if cfg.optim.class_weights else None
