@@ -566,7 +566,7 @@ def parse_opts(pairs, what: str = 'task') -> dict:
     for p in pairs or []:
         if '=' not in p:
             raise SSLSegError(f"{what} option {p!r} is not key=value", None,
-                              "write e.g. --set run.epochs=3" if what == 'config' else f"write e.g. --{'opt' if what == 'task' else 'backbone-opt'} name=value")
+                              f"write --set {p.strip()}=VALUE" if what == 'config' else f"write e.g. --{'opt' if what == 'task' else 'backbone-opt'} {p.strip()}=VALUE")
         k, v = p.split('=', 1); k = k.strip().replace('-', '_') if what != 'config' else k.strip()
         lit = {'True': True, 'False': False, 'None': None}
         try: out[k] = lit[v] if v in lit else json.loads(v)

@@ -158,7 +158,7 @@ def plan_load(model, checkpoint, parts='all', drop_last: bool | None = None, gra
             gray = s.dim() == 4 and s.shape[1] == 1 and t.shape[1] == 3
             fix = "ERFNet's layer 1 concatenates its pooled input, so it has no gray->rgb conversion: load layers 2-16 and leave layer 1 random" \
                   if gray and arch == 'erfnet' else "pass gray_to_rgb=True (--gray-to-rgb)" if gray else \
-                  "pass drop_last=None to replace the last layer" if u == last else "build the model with the checkpoint's backbone config"
+                  "leave out --no-drop-last (--keep-last), or pass --drop-last, so the last layer starts fresh (drop_last=None or True in Python)" if u == last else "build the model with the checkpoint's backbone config"
             raise SSLSegError(f"{k}: checkpoint has shape {tuple(s.shape)}, the model {tuple(t.shape)}", src.path, fix)
         copies[k] = s; report.units[u]['loaded'].append(k)
     extra = [k for k in src.state if _unit_of(k, qual2unit) in units and k not in m.state_dict()]
