@@ -133,7 +133,11 @@ class TrainConfig:
     flags: typing.ClassVar = _COMMON + ('data', 'labeled_fraction', 'subset_seed', 'augment', 'class_weights', 'n_train', 'n_val', 'max_steps')
 
     def validate(self) -> TrainConfig:
-        _validate_common(self); return self
+        _validate_common(self)
+        u, e = (self.transfer or {}).get('unfreeze_epoch'), self.run.epochs
+        _check(not u or e is None or u < e, f"--unfreeze-epoch {u} is not before the run's last epoch ({e}): the encoder would stay frozen throughout",
+               f"pass --unfreeze-epoch below {e}, or --epochs above {u}")
+        return self
 
 @dataclass
 class PretrainConfig:

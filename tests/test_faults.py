@@ -124,3 +124,10 @@ def test_resume_with_other_settings_is_refused_and_more_epochs_recorded(tmp_path
     assert r.returncode == 0, r.stderr[-800:]
     assert json.loads((tmp_path / 'run' / 'resumes.jsonl').read_text()) == {'run.epochs': {'was': 1, 'now': 2}}
     assert json.loads((tmp_path / 'run' / 'metrics.json').read_text())['epochs_run'] == 2
+
+def test_unfreeze_epoch_after_the_run_is_refused(tmp_path):
+    _one_line_error(_cli('train', '--out', str(tmp_path / 'r'), '--epochs', '1', '--unfreeze-epoch', '5', *TINY), '--unfreeze-epoch 5', '--epochs')
+
+def test_report_only_on_an_empty_folder_says_so(tmp_path):
+    r = _cli('experiment', 'camvid-quarter', '--out', str(tmp_path / 'empty'), '--root', str(tmp_path), '--report-only')
+    assert r.returncode == 0 and 'no finished runs' in r.stdout, (r.stdout, r.stderr[-500:])

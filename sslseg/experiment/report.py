@@ -291,5 +291,6 @@ def experiment(spec, cfg: ExperimentConfig | None = None, overrides: dict | None
         r = report(s, out, plan(s, out, root))
         if r['rows']: log(f"-> {r['folder']}/table.md\n" + table_markdown(r['summary'], r['claims'], s.baseline) +
                           (f"\n\n{verdict_markdown(r['claims'], r['previous'])}" if r['claims'] else ''))
+        else: log(f"{s.name}: no finished runs in {out} yet, nothing to report" + (" (run it without --report-only)" if cfg.report_only else ''))
         reps.append(r)
     return reps if isinstance(spec, (list, tuple)) else reps[0]
