@@ -131,3 +131,11 @@ def test_unfreeze_epoch_after_the_run_is_refused(tmp_path):
 def test_report_only_on_an_empty_folder_says_so(tmp_path):
     r = _cli('experiment', 'camvid-quarter', '--out', str(tmp_path / 'empty'), '--root', str(tmp_path), '--report-only')
     assert r.returncode == 0 and 'no finished runs' in r.stdout, (r.stdout, r.stderr[-500:])
+
+def test_a_failing_stage_is_named(tmp_path):
+    from sslseg.experiment import load_spec, plan, execute
+    s = load_spec(None, name='bad', train={'data': {'size': [32, 48], 'n_train': 8, 'n_val': 4, 'workers': 0}, 'run': {'epochs': 1, 'batch_size': 4, 'device': 'cpu'}},
+                  pretrain={'data': {'size': [32, 32], 'n_train': 8, 'workers': 0}, 'run': {'steps': 2, 'batch_size': 4, 'device': 'cpu'}},
+                  stages={'cl': {'task': 'cluster', 'task_options': {'teacher': 'erfnet', 'checkpoint': str(tmp_path / 'missing.pt'), 'k': 2}}},
+                  settings={'random': {}, 'cluster': {'transfer': {'encoder': '@cl'}}}, seeds=[0], fractions=['1'])
+    with pytest.raises(SSLSegError, match=r"pretrain cl \(job \w+\) failed: checkpoint not found"): execute(plan(s, tmp_path / 'x'), tmp_path / 'x', 1, log=lambda *a: None)

@@ -141,7 +141,13 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
     todo = [j for j in jobs if not j.done]; done = {j.id for j in jobs if j.done}
     if launcher == 'inline':
         for j in todo:
-            t = time.perf_counter(); res = run_job(j); done.add(j.id); prog.finished(j, time.perf_counter() - t, res)
+            t = time.perf_counter()
+            try: res = run_job(j)
+            except SSLSegError as e:             # say which job of which experiment failed
+                raise SSLSegError(f"{j.kind} {j.name} (job {j.id}) failed: {e.problem}", e.path if e.path is not None else j.folder, e.fix) from None
+            except Exception as e:
+                e.add_note(f"in {j.kind} {j.name} (job {j.id}, folder {j.folder})"); raise
+            done.add(j.id); prog.finished(j, time.perf_counter() - t, res)
         return prog
     workers = 1 if launcher == 'torchrun' else workers
     threads = max(1, (os.cpu_count() or 1) // workers)
