@@ -8,7 +8,8 @@ Usage: python tools/readme_tables.py [--check]   (--check: exit 1 when README.md
 import argparse, re, statistics, sys
 from pathlib import Path
 from sslseg.experiment import load_spec, read_results, claims_table, claims_markdown, summarize, table_markdown
-from sslseg.experiment.curves import mean_curve, plateau_gain
+from sslseg.experiment import paired
+from sslseg.experiment.curves import mean_curve, plateau_gain, final_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,11 @@ def convergence_block() -> str:
     for st in dict.fromkeys(r['setting'] for r in curves):
         c = mean_curve(curves, st); g = plateau_gain(c)
         lines.append(f"| {st} | {c['n']} | {g:+.2f} | {'yes' if g < 0.5 else 'no'} |")
+    fs, fr = final_scores(curves), s.fractions[0]
+    for st in s.settings:
+        p = paired(fs, st, s.baseline, fr) if st != s.baseline else None
+        if p: lines.append(f"\nScored at the end of each run (mean of its last 5 epochs) instead of at its best val epoch: {st} − {s.baseline} = "
+                           f"{p['delta']:+.1f} mIoU (std {p['std']:.1f}, n = {p['n']}; per seed {', '.join(f'{d:+.1f}' for d in p['diffs'])}).")
     return '\n'.join(lines)
 
 BLOCKS = {'claims': claims_block, 'convergence': convergence_block}

@@ -12,8 +12,8 @@ from .plan import Job, plan
 from .report import report, write_csv, read_results, summarize, paired
 
 # %% auto #0
-__all__ = ['learning_curves', 'mean_curve', 'plateau_gain', 'plot_learning_curves', 'pretext_steps', 'pretext_length',
-           'plot_pretext_length', 'write_curves', 'main']
+__all__ = ['learning_curves', 'mean_curve', 'plateau_gain', 'final_scores', 'plot_learning_curves', 'pretext_steps',
+           'pretext_length', 'plot_pretext_length', 'write_curves', 'main']
 
 # %% ../../nbs/experiment/04_curves.ipynb #80272543
 def learning_curves(s: Spec, out, root=None, jobs: list[Job] | None = None, partial: bool = False) -> list[dict]:
@@ -45,6 +45,14 @@ def plateau_gain(curve: dict, last: float = 0.2, window: int = 5) -> float:
     if E < 2 * window: raise SSLSegError(f"a curve of {E} epochs is too short for a plateau test with a {window}-epoch window", None, "train longer")
     cut = round(E * (1 - last))
     return statistics.mean(m[-window:]) - statistics.mean(m[cut - window:cut])
+
+# %% ../../nbs/experiment/04_curves.ipynb #9953335f
+def final_scores(rows: list[dict], window: int = 5) -> list[dict]:
+    "One row per run of `learning_curves` rows: its val mIoU at the end, the mean of its last `window` epochs (not the best epoch picked on val); rows work with `paired`."
+    runs = {}
+    for r in rows: runs.setdefault((r['setting'], r['fraction'], r['seed']), []).append((r['epoch'], r['miou']))
+    return [dict(setting=s, fraction=f, seed=sd, miou=statistics.mean(m for _, m in sorted(v)[-window:])) for (s, f, sd), v in runs.items()]
+
 
 # %% ../../nbs/experiment/04_curves.ipynb #b973ad4f
 def plot_learning_curves(rows: list[dict], settings=None, fraction: str | None = None, ax=None, title: str = ''):
