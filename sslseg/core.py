@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #677f6cae
 from __future__ import annotations
-import os, random, tempfile, json
+import errno, os, random, tempfile, json
 from pathlib import Path
 import numpy as np
 import torch
@@ -108,7 +108,7 @@ def atomic_json(obj, path):
 
 # %% ../nbs/00_core.ipynb #e33c9170
 def output_folder(path, finished: str | None = None, resume: bool = False, fix: str = "pass another --out, or --resume to continue it") -> Path:
-    "Check, before any work, that `path` can be a run's output folder (not a file, creatable, writable); with `finished` (a file name), refuse a folder holding a finished run unless `resume`, and a `resume` without a `last.pt` to resume from; removes the temporaries of killed writes."
+    "Check, before any work, that `path` can be a run's output folder (not a file or under one, writable; not created here); with `finished` (a file name), refuse a folder holding a finished run unless `resume`, and a `resume` without a `last.pt` to resume from; removes the temporaries of killed writes."
     p = Path(path)
     if p.exists() and not p.is_dir(): raise SSLSegError("the output path is a file, not a folder", p, "pass a folder to --out")
     if finished and (p / finished).is_file() and not resume:
@@ -116,9 +116,13 @@ def output_folder(path, finished: str | None = None, resume: bool = False, fix: 
     if resume and not (p / 'last.pt').is_file():
         raise SSLSegError("nothing to resume: the output folder has no last.pt", p, "drop --resume to start a new run there, or pass the folder of the run to continue")
     try:
-        p.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=p, prefix='.write-test'); os.close(fd); os.remove(probe)
-        for stale in [*p.glob('.*.tmp'), *p.glob('.write-test*')]: stale.unlink(missing_ok=True)   # left by a write that was killed
+        if p.is_dir():
+            fd, probe = tempfile.mkstemp(dir=p, prefix='.write-test'); os.close(fd); os.remove(probe)
+            for stale in [*p.glob('.*.tmp'), *p.glob('.write-test*')]: stale.unlink(missing_ok=True)   # left by a write that was killed
+        else:                          # not created here: a run refused later writes nothing
+            up = next(a for a in p.absolute().parents if a.exists())
+            if not up.is_dir(): raise NotADirectoryError(errno.ENOTDIR, 'Not a directory')
+            if not os.access(up, os.W_OK | os.X_OK): raise PermissionError(errno.EACCES, f'{up} is not writable')
     except OSError as e:
         raise SSLSegError(f"cannot write into the output folder: {e.strerror or e}", p,
                           "choose a folder you can write to (--out DIR), or free disk space") from None
