@@ -4,12 +4,12 @@
 
 # %% ../../nbs/experiment/04_curves.ipynb #19fabccd
 from __future__ import annotations
-import argparse, csv, math, shutil, statistics, sys
+import argparse, csv, math, statistics, sys
 from pathlib import Path
-from ..core import SSLSegError, atomic_write
+from ..core import SSLSegError
 from .spec import Spec, load_spec, _refs_full
 from .plan import Job, plan
-from .report import report, write_csv, read_results, summarize, paired
+from .report import report, write_csv, write_png, read_results, summarize, paired
 
 # %% auto #0
 __all__ = ['learning_curves', 'mean_curve', 'plateau_gain', 'final_scores', 'plot_learning_curves', 'pretext_steps',
@@ -109,16 +109,11 @@ def write_curves(s: Spec, out, to, root=None) -> dict:
     lc = learning_curves(s, out, root, js); written = dict(report=r['folder'])
     if lc:
         written['curves'] = write_csv(lc, dest / 'curves.csv')
-        import matplotlib.pyplot as plt
-        fig = plot_learning_curves(lc, title=f"{s.name}: CamVid val, fraction {s.fractions[0]}")
-        atomic_write(dest / 'learning_curves.png', lambda p: fig.savefig(p, dpi=90, format='png')); plt.close(fig)
-        written['learning_curves'] = dest / 'learning_curves.png'
+        written['learning_curves'] = write_png(plot_learning_curves(lc, title=f"{s.name}: CamVid val, fraction {s.fractions[0]}"), dest / 'learning_curves.png')
     pl = pretext_length(s, r['rows'])
     if len({x['steps'] for x in pl}) > 1:
         written['pretext_length'] = write_csv(pl, dest / 'pretext_length.csv')
-        import matplotlib.pyplot as plt
-        fig = plot_pretext_length(pl, title=f"{s.name}: gain against pretext steps")
-        atomic_write(dest / 'pretext_length.png', lambda p: fig.savefig(p, dpi=90, format='png')); plt.close(fig)
+        write_png(plot_pretext_length(pl, title=f"{s.name}: gain against pretext steps"), dest / 'pretext_length.png')
     return written
 
 def main(argv=None) -> int:

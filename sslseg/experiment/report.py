@@ -14,8 +14,8 @@ from .execute import execute
 
 # %% auto #0
 __all__ = ['MDE_NOTE', 'collect', 'paired', 'verdict', 'summarize', 'min_detectable_effect', 'claims_table', 'read_claims',
-           'verdict_change', 'verdict_markdown', 'claims_markdown', 'table_markdown', 'write_csv', 'write_claims',
-           'table_file_text', 'bar_chart', 'read_results', 'report', 'ExperimentConfig', 'experiment']
+           'verdict_change', 'verdict_markdown', 'claims_markdown', 'table_markdown', 'write_png', 'write_csv',
+           'write_claims', 'table_file_text', 'bar_chart', 'read_results', 'report', 'ExperimentConfig', 'experiment']
 
 # %% ../../nbs/experiment/03_report.ipynb #c1192f77
 def collect(s: Spec, jobs: list[Job]) -> list[dict]:
@@ -186,6 +186,12 @@ def _csv_text(rows: list[dict]) -> str:
     for r in rows: w.writerow({k: v for k, v in r.items() if k in keys})
     return buf.getvalue()
 
+def write_png(fig, path, dpi: int = 90) -> Path:
+    "Write matplotlib figure `fig` to `path` as PNG, atomically, and close it."
+    import matplotlib.pyplot as plt
+    atomic_write(path, lambda p: fig.savefig(p, dpi=dpi, format='png')); plt.close(fig)
+    return Path(path)
+
 def write_csv(rows: list[dict], path) -> Path:
     "`rows` (dicts) as a CSV file with the union of their keys as columns, written atomically."
     text = _csv_text(rows)
@@ -243,9 +249,7 @@ def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
         if cl: write_claims(cl, folder)
         md = table_file_text(s, summ, cl)
         atomic_write(folder / 'table.md', lambda p: Path(p).write_text(md))
-        import matplotlib.pyplot as plt
-        fig = bar_chart(summ, s.name, s.baseline)
-        atomic_write(folder / 'chart.png', lambda p: fig.savefig(p, dpi=90, format='png')); plt.close(fig)
+        write_png(bar_chart(summ, s.name, s.baseline), folder / 'chart.png')
     prev = folder / 'claims_previous.csv'
     return dict(rows=rows, summary=summ, claims=cl, previous=read_claims(prev) if cl and prev.is_file() else None, folder=str(folder))
 
