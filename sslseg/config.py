@@ -117,6 +117,17 @@ def _validate_common(c):
     _check(s.name in SCHEDULES, f"unknown schedule {s.name!r}", f"pass --set schedule.name=poly (one of {', '.join(SCHEDULES)})")
     _check(s.per in ('step', 'epoch'), f"schedule.per must be 'step' or 'epoch', got {s.per!r}", "pass --set schedule.per=step")
     _check(0 < s.holdout < 1, f"schedule.holdout must be in (0, 1), got {s.holdout}", "pass --set schedule.holdout=0.1")
+    _check(r.device is None or re.fullmatch(r'cpu|mps|(cuda|xpu)(:\d+)?', str(r.device)) is not None,
+           f"unknown device {r.device!r}", "pass --device cpu (or cuda, cuda:1)")
+    d = getattr(c, 'data', None)
+    if d is None: return
+    hw = d.size
+    _check(hw is None or (len(hw) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 for v in hw)),
+           f"data.size must be two whole numbers H W of at least 8 pixels, got {hw}", "pass --size 96 128")
+    for k in ('n_train', 'n_val'):
+        v = getattr(d, k)
+        _check(v is None or v >= 1, f"data.{k} must be >= 1 (or empty for the default), got {v}", f"pass --{k.replace('_', '-')} 8")
+    _check(d.workers is None or d.workers >= 0, f"data.workers must be >= 0, got {d.workers}", "pass --workers 0 (load in the main process)")
 
 _COMMON = ('root', 'size', 'epochs', 'steps', 'batch_size', 'lr', 'seed', 'backbone', 'workers', 'device', 'out', 'resume', 'quiet')
 
@@ -196,7 +207,7 @@ class TuneConfig:
     recipe: str | None = field(default=None, metadata=_choices('recipe'))   # a paper's optimiser, schedule and batch size (zhan-mm: the defaults)
     flags: typing.ClassVar = ('method', 'init', 'backbone', 'out', 'steps', 'lr', 'drop_at', 'images_per_batch', 'per_image', 'sides', 'patch_size',
                               'bg_class', 'alpha', 'layer', 'grid', 'data', 'root', 'size', 'n', 'n_val', 'labeled_fraction', 'seed', 'device', 'workers',
-                              'quiet', 'finetune_epochs', 'ft_batch_size')
+                              'quiet', 'resume', 'finetune_epochs', 'ft_batch_size')
 
     def validate(self) -> TuneConfig:
         _validate_common(self)
@@ -238,7 +249,7 @@ class KTConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     flags: typing.ClassVar = ('step', 'out', 'teacher', 'teacher_arch', 'k', 'layer', 'grid', 'clusters', 'student', 'steps', 'epochs', 'batch_size',
                               'lr', 'init', 'data', 'root', 'size', 'n', 'n_val', 'labeled_fraction', 'seed', 'device', 'workers', 'quiet',
-                              'finetune_epochs', 'ft_batch_size')
+                              'resume', 'finetune_epochs', 'ft_batch_size')
 
     def validate(self) -> KTConfig:
         _validate_common(self)

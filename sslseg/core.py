@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['REGISTRIES', 'RUN_FILES', 'SSLSegError', 'Registry', 'default_device', 'cpu_cores', 'seed_everything', 'atomic_write',
-           'atomic_torch_save', 'atomic_json', 'output_folder', 'output_files', 'median_time', 'camvid_root',
-           'save_checkpoint', 'load_checkpoint']
+__all__ = ['REGISTRIES', 'FINISHED_FILES', 'RUN_FILES', 'SSLSegError', 'Registry', 'default_device', 'cpu_cores',
+           'seed_everything', 'atomic_write', 'atomic_torch_save', 'atomic_json', 'output_folder', 'output_files',
+           'median_time', 'camvid_root', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #0c21190a
 class SSLSegError(Exception):
@@ -107,12 +107,17 @@ def atomic_json(obj, path):
     return atomic_write(path, w)
 
 # %% ../nbs/00_core.ipynb #e33c9170
+FINISHED_FILES = ('metrics.json', 'summary.json', 'kt.json')   # the file that marks a finished train / pretrain or tune / kt run
+
 def output_folder(path, finished: str | None = None, resume: bool = False, fix: str = "pass another --out, or --resume to continue it") -> Path:
     "Check, before any work, that `path` can be a run's output folder (not a file or under one, writable; not created here); with `finished` (a file name), refuse a folder holding a finished run unless `resume`, and a `resume` without a `last.pt` to resume from; removes the temporaries of killed writes."
     p = Path(path)
     if p.exists() and not p.is_dir(): raise SSLSegError("the output path is a file, not a folder", p, "pass a folder to --out")
     if finished and (p / finished).is_file() and not resume:
         raise SSLSegError("the output folder already holds a finished run", p, fix)
+    other = [f for f in FINISHED_FILES if finished and f != finished and (p / f).is_file()]
+    if other:                          # e.g. `tune --out` a trained run's folder: its last.pt and log.csv would be replaced
+        raise SSLSegError(f"the output folder holds another kind of finished run ({other[0]})", p, "pass a new folder to --out")
     if resume and not (p / 'last.pt').is_file():
         raise SSLSegError("nothing to resume: the output folder has no last.pt", p, "drop --resume to start a new run there, or pass the folder of the run to continue")
     try:

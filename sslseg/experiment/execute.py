@@ -59,8 +59,9 @@ def _run_job(job: Job) -> dict:
         return {k: v for k, v in r.items() if k != 'history'}
     if job.kind == 'tune':
         from sslseg.tune.mixmatch import mixmatch_tune
-        for f in ('last.pt', 'log.csv', 'config.yaml'): (job.folder / f).unlink(missing_ok=True)   # tuning restarts a killed run from its start
-        r = mixmatch_tune(from_dict(TuneConfig, job.config))
+        cfg = from_dict(TuneConfig, job.config)
+        cfg.run.resume = (job.folder / 'last.pt').is_file()      # a killed tuning continues from its last epoch (and its fine-tuning too)
+        r = mixmatch_tune(cfg)
         return {k: v for k, v in r.items() if k != 'history'}
     from sslseg.train.segment import train_segmentation
     cfg = from_dict(TrainConfig, job.config['config'])

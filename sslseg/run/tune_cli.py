@@ -3,9 +3,9 @@
 # %% ../../nbs/run/05_cli_tune.ipynb #8fce4f33
 from __future__ import annotations
 from pathlib import Path
-from ..core import SSLSegError
+from ..core import SSLSegError, output_folder
 from ..config import TuneConfig, KTConfig, resolve, config_parser, build_config, parse_config, save_config
-from ..tune.mixmatch import mixmatch_tune, finetune
+from ..tune.mixmatch import mixmatch_tune, finetune, resume_finetune
 from ..tune.knowledge import kt_config, cluster_teacher, train_student, knowledge_transfer
 
 # %% auto #0
@@ -40,7 +40,10 @@ def cli_kt(argv=None) -> int:
     if a.steps is not None and a.epochs is not None: raise SSLSegError("give at most one of --steps and --epochs for the student", None, "pass --epochs 10 (or --steps N)")
     cfg = kt_config(build_config(KTConfig, a))          # --steps replaces the default epochs there
     out = Path(cfg.run.out)
-    if cfg.step != 'all': save_config(cfg, out / 'kt_config.yaml')
+    if cfg.step != 'all':              # refused before kt_config.yaml is written: a finished step's folder stays as it was
+        output_folder(out, dict(cluster=None, student='summary.json', finetune='metrics.json')[cfg.step], cfg.run.resume and cfg.step != 'cluster',
+                      fix="pass a new --out")
+        save_config(cfg, out / 'kt_config.yaml')
     if cfg.step == 'cluster':
         c = cluster_teacher(cfg)
         print(f"{len(c['labels'])} images -> {cfg.cluster.k} clusters (largest {max(c['sizes'])}, empty {c['sizes'].count(0)}); teacher {c['identity']['teacher']['kind']} -> {out}/clusters.npz")
@@ -48,7 +51,7 @@ def cli_kt(argv=None) -> int:
         s = train_student(cfg)
         print(f"student {cfg.model.backbone}: cluster accuracy {s['final_metric']:.3f}, loss {s['final_loss']:.3f} -> {s['checkpoint']}")
     elif cfg.step == 'finetune':
-        f = finetune(cfg.init, cfg.finetune.train_config(cfg.data, cfg.run, out))
+        f = resume_finetune(cfg.init, cfg.finetune.train_config(cfg.data, cfg.run, out), cfg.run.resume)
         print(f"val mIoU {f['miou']:.4f} -> {out}/metrics.json")
     else:
         r = knowledge_transfer(cfg)

@@ -8,16 +8,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from ..core import SSLSegError, default_device, atomic_json, atomic_write, load_checkpoint
+from ..core import SSLSegError, default_device, atomic_json, atomic_write, load_checkpoint, output_folder
 from ..config import (KTConfig, PretrainConfig, DataConfig, OptimConfig, ScheduleConfig, RECIPES, resolve, with_shortcuts, save_config,
-                           to_dict, from_dict, deep_merge)
+                           to_dict, from_dict, deep_merge, check_resume)
 from ..models.backbones import build_backbone
 from ..tasks.base import images_of
 from ..tasks.augment import INPUT_NORMS, check_input_norm, normalize_input
 from ..tasks.cluster import ClusterTask, kmeans_labels, checkpoint_input_norm
 from ..train.pretrain import pretext_dataset, pretrain
 from ..analysis.clusters import cluster_views
-from .mixmatch import backbone_from, finetune
+from .mixmatch import backbone_from, finetune, resume_finetune
 
 # %% auto #0
 __all__ = ['CONTROLS', 'RANDOM_CONTROL_RECIPE', 'file_sha256', 'teacher_identity', 'teacher_input_norm', 'default_layer',
@@ -175,7 +175,7 @@ def train_student(cfg: KTConfig | None = None, **kw) -> dict:
     "Train the student (`cfg.model`, `cfg.run`) to classify the pseudo-labels in folder `cfg.clusters` (see `kt_config`); returns pretrain's summary (checkpoint in `cfg.run.out`) and `student_optim`."
     cfg = kt_config(cfg, 'student', **kw)
     info = load_clusters(cfg.clusters); i = info['identity']
-    if Path(cfg.run.out, 'summary.json').is_file(): raise SSLSegError("the output folder already holds a student run", cfg.run.out, "pass a new --out")
+    output_folder(cfg.run.out, 'summary.json', cfg.run.resume, fix="pass a new --out")    # a finished student is never replaced
     if _before_norm_fix(i):
         warnings.warn(f"the pseudo-labels in {cfg.clusters} were made before the teacher input-normalisation fix (issue 18): the teacher saw "
                       "un-normalised images; recompute them with `sslseg kt cluster` into a new --out")
@@ -189,12 +189,22 @@ def train_student(cfg: KTConfig | None = None, **kw) -> dict:
 def knowledge_transfer(cfg: KTConfig | None = None, **kw) -> dict:
     "Teacher -> k-means pseudo-labels -> student -> fine-tuning in `cfg.run.out`/{clusters,student,finetune} (see `kt_config`); writes config.yaml and kt.json."
     cfg = kt_config(cfg, 'all', **kw)
-    out = Path(cfg.run.out)
-    if (out / 'kt.json').is_file(): raise SSLSegError("the folder already holds a knowledge-transfer run", out, "pass a new --out")
+    out, resume = Path(cfg.run.out), cfg.run.resume
+    output_folder(out, 'kt.json', fix="pass a new --out")
+    if resume and not (out / 'config.yaml').is_file():
+        raise SSLSegError("nothing to resume: the folder holds no knowledge-transfer run", out, "drop --resume to start one there")
+    if not resume and (out / 'config.yaml').is_file():
+        raise SSLSegError("the folder holds an unfinished knowledge-transfer run", out, "pass --resume to continue it, or a new --out")
+    if resume: check_resume(cfg, out)
     save_config(cfg, out / 'config.yaml')
-    c = cluster_teacher(cfg, out=out / 'clusters')
-    s = train_student(cfg, clusters=out / 'clusters', out=out / 'student')
-    f = finetune(s['checkpoint'], cfg.finetune.train_config(cfg.data, cfg.run, out / 'finetune'))
+    c = cluster_teacher(cfg, out=out / 'clusters')           # pseudo-labels of the same teacher and setting are reused
+    sdir = out / 'student'
+    if resume and (sdir / 'summary.json').is_file():          # a finished student: read back
+        s = dict(json.loads((sdir / 'summary.json').read_text()), student_optim=student_optim(cfg, c['identity']['teacher']['kind']))
+    else:
+        st = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, resume=resume and (sdir / 'last.pt').is_file()))
+        s = train_student(st, clusters=out / 'clusters', out=sdir)
+    f = resume_finetune(s['checkpoint'], cfg.finetune.train_config(cfg.data, cfg.run, out / 'finetune'), resume)
     res = dict(teacher=c['identity']['teacher'], input_norm=c['identity'].get('input_norm'), k=cfg.cluster.k, cluster_sizes=c['sizes'],
                student=cfg.model.backbone, student_optim=s['student_optim'], student_final_acc=s['final_metric'],
                student_checkpoint=s['checkpoint'], miou=f.get('miou'), finetune=str(out / 'finetune' / 'metrics.json'))

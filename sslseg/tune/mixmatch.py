@@ -2,7 +2,7 @@
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #46f70e43
 from __future__ import annotations
-import dataclasses, time
+import dataclasses, json, time
 from pathlib import Path
 import torch
 from torch import nn
@@ -17,13 +17,13 @@ from ..train.segment import train_segmentation
 from ..models.backbones import build_backbone, backbone_from_config
 from ..data import get_dataset, labeled_subset
 from ..transfer.load import read_source, load_parts
-from ..config import TrainConfig, TuneConfig, TUNE_METHODS, resolve, with_shortcuts, to_dict, save_config
+from ..config import TrainConfig, TuneConfig, TUNE_METHODS, check_resume, resolve, with_shortcuts, to_dict, save_config
 
 # %% auto #0
 __all__ = ['MM_SIDES', 'MM_PATCH', 'MM_MAX_IOU', 'STRATEGIES', 'STRATEGY', 'input_scale', 'sample_patches', 'extract_patches',
            'class_graph', 'random_triplets', 'class_components', 'draw_graph', 'triplet_distances', 'triplet_loss',
            'PatchEmbedder', 'MixMatchTask', 'pair_distances', 'backbone_from', 'export_encoder', 'finetune',
-           'mixmatch_tune']
+           'resume_finetune', 'mixmatch_tune']
 
 # %% ../../nbs/tune/00_mixmatch.ipynb #4d44fd86
 MM_SIDES = (64, 256)   # the authors' patch side range (px) for full-size images
@@ -233,14 +233,21 @@ def finetune(checkpoint, cfg: TrainConfig | None = None, **kw) -> dict:
     arch = torch.load(enc, weights_only=True)['meta']['model']['arch']
     return train_segmentation(cfg, init=enc, backbone=arch)
 
+def resume_finetune(checkpoint, cfg: TrainConfig, resume: bool) -> dict:
+    "`finetune` as the last stage of a chain (tune, kt all): when the chain is `resume`d, a finished fine-tuning is read back and a killed one continues from its last.pt."
+    out = Path(cfg.run.out)
+    if resume and (out / 'metrics.json').is_file(): return json.loads((out / 'metrics.json').read_text())
+    cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, resume=resume and (out / 'last.pt').is_file()))
+    return finetune(checkpoint, cfg)
+
 STRATEGY = dict(zip(TUNE_METHODS, ('graph', 'random')))    # tuning method -> MixMatchTask strategy
 
 def mixmatch_tune(cfg: TuneConfig | None = None, **kw) -> dict:
     "Mix-and-Match (or random-triplets) tuning of `cfg.init` on the labeled train images of `cfg.data` (a `TuneConfig` and keyword shortcuts: init=, out=, steps=, images_per_batch=, size=, n= ...); writes config.yaml, last.pt, encoder.pt, log.csv, summary.json, and finetune/ when `cfg.finetune.epochs` > 0."
     cfg = resolve(TuneConfig, cfg, **kw)
     d, r = cfg.data, cfg.run
-    out = Path(r.out)
-    if (out / 'summary.json').is_file(): raise SSLSegError("the output folder already holds a tuning run", out, "pass a new --out (results are never overwritten)")
+    out = output_folder(r.out, 'summary.json', r.resume)     # a finished run is never replaced; --resume continues a killed one
+    if r.resume: check_resume(cfg, out)
     seed_everything(r.seed)
     ds = get_dataset(d.name, d.root, 'train', size=d.size, augment=False, n=d.n_train, seed=r.seed)
     sub = labeled_subset(ds, d.labeled_fraction, r.seed if d.subset_seed is None else d.subset_seed)
@@ -256,9 +263,9 @@ def mixmatch_tune(cfg: TuneConfig | None = None, **kw) -> dict:
                n_labeled=len(sub), size=d.size, lr=cfg.optim.lr, drop_at=cfg.schedule.milestones, seed=r.seed,
                patch_size=task.patch_size_for(fixed[1].shape[-2:]), task=task.config())
     meta = dict(backbone=dict(bb.config), backbone_prefix=module_prefix(model, bb), tune=run, config=to_dict(cfg))
+    before = pair_distances(model, task, fixed, r.seed)        # of the initial weights, before a resumed Learner loads last.pt
     learn = Learner(model, task, dl, optim=cfg.optim, schedule=cfg.schedule, run=dataclasses.replace(r, epochs=1), meta=meta, num_workers=nw)
     if learn.is_main: save_config(cfg, out / 'config.yaml')
-    before = pair_distances(learn.raw_model, task, fixed, r.seed)
     t0 = time.perf_counter(); hist = learn.fit(); dt = time.perf_counter() - t0
     after = pair_distances(learn.raw_model, task, fixed, r.seed)
     export_encoder(out / 'last.pt', out / 'encoder.pt')
@@ -266,6 +273,6 @@ def mixmatch_tune(cfg: TuneConfig | None = None, **kw) -> dict:
                loaded=None if report is None else report.n_loaded,
                first_loss=hist[0]['train_loss'] if hist else None, final_loss=hist[-1]['train_loss'] if hist else None,
                final_triplet_acc=hist[-1].get('train_triplet_acc') if hist else None, distances_before=before, distances_after=after, history=hist)
-    if cfg.finetune.epochs: res['finetune'] = finetune(out / 'last.pt', cfg.finetune.train_config(d, r, out / 'finetune'))
+    if cfg.finetune.epochs: res['finetune'] = resume_finetune(out / 'last.pt', cfg.finetune.train_config(d, r, out / 'finetune'), r.resume)
     atomic_json(res, out / 'summary.json')
     return res
