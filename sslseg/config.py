@@ -52,8 +52,8 @@ class DataConfig:
             env = camvid_root() if self.name == 'camvid' and self.root is None else None
             return dataclasses.replace(self, root=str(env) if env else self.root)
         d = SYNTHETIC_DEFAULTS
-        return dataclasses.replace(self, size=list(self.size or d['size']), n_train=self.n_train or d['n_train'],
-                                   n_val=self.n_val or d['n_val'])
+        return dataclasses.replace(self, size=list(self.size or d['size']), n_train=d['n_train'] if self.n_train is None else self.n_train,
+                                   n_val=d['n_val'] if self.n_val is None else self.n_val)   # 0 stays 0, for validate() to refuse
 
 @dataclass
 class ModelConfig:
@@ -210,9 +210,9 @@ class TuneConfig:
                               'quiet', 'resume', 'finetune_epochs', 'ft_batch_size')
 
     def validate(self) -> TuneConfig:
-        _validate_common(self)
-        _check(self.run.steps is not None, "tuning runs a number of steps", "pass --steps N")
         _check(self.run.batch_size >= 2, f"a graph needs at least 2 images, got {self.run.batch_size}", "pass --images-per-batch 16")
+        _validate_common(self)    # after the graph check: its batch-size message names --batch-size, which tune calls --images-per-batch
+        _check(self.run.steps is not None, "tuning runs a number of steps", "pass --steps N")
         _check(self.per_image >= 1 and self.patch_size >= 2, f"bad patch sampling (per_image {self.per_image}, patch_size {self.patch_size})",
                "pass --per-image 10 --patch-size 128")
         _check(2 <= self.sides[0] <= self.sides[1], f"patch sides must be MIN <= MAX, both >= 2, got {self.sides}", "pass --sides 64 256")
@@ -277,7 +277,7 @@ class EvalConfig:
         _check(self.checkpoint is not None, "no checkpoint to evaluate", "pass a checkpoint or run folder: sslseg eval runs/train")
         _check(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}", "pass --batch-size 8")
         _check(self.split in ('train', 'val', 'test', 'train_aug'), f"unknown split {self.split!r}", "pass --split val (or train, test)")
-        _check(not self.data.size or min(self.data.size) >= 8, f"bad size {self.data.size}", "pass --size H W of at least 8 pixels")
+        _check(not self.data.size or min(self.data.size) >= 8, f"bad size {self.data.size}: H and W must be at least 8 pixels", "pass e.g. --size 96 128")
         return self
 
 # %% ../nbs/01_config.ipynb #4c0da12f

@@ -178,7 +178,7 @@ def load_checkpoint(path, model: nn.Module | None = None, strict: bool = True) -
     "Load a checkpoint safely (weights_only); if `model` is given, load the weights into it with a clear error on mismatch."
     path = Path(path)
     if not path.is_file():
-        raise SSLSegError("checkpoint not found", path, "check the path; training writes last.pt and best.pt in its --out folder")
+        raise SSLSegError("checkpoint not found", path, "check the path (a training run writes last.pt and best.pt into its output folder)")
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
         raise SSLSegError(f"not a readable sslseg checkpoint ({type(e).__name__})", path,

@@ -1,5 +1,6 @@
 """Faults a user meets (issue 19): finished results are never replaced, disk faults are one-line errors before any work."""
 import csv, json, os, subprocess, sys
+from pathlib import Path
 import pytest
 from sslseg.core import SSLSegError
 from sslseg.train.pretrain import pretrain
@@ -139,3 +140,66 @@ def test_a_failing_stage_is_named(tmp_path):
                   stages={'cl': {'task': 'cluster', 'task_options': {'teacher': 'erfnet', 'checkpoint': str(tmp_path / 'missing.pt'), 'k': 2}}},
                   settings={'random': {}, 'cluster': {'transfer': {'encoder': '@cl'}}}, seeds=[0], fractions=['1'])
     with pytest.raises(SSLSegError, match=r"pretrain cl \(job \w+\) failed: checkpoint not found"): execute(plan(s, tmp_path / 'x'), tmp_path / 'x', 1, log=lambda *a: None)
+
+
+# --- the same kill sweep on the other jobs: pretrain (with a snapshot), tune with its fine-tuning, kt all (clusters, student, fine-tuning) ---
+def _pretrain_job(out, resume):
+    from sslseg.train.pretrain import pretrain
+    return pretrain('rotation', out=out, steps=6, batch_size=4, size=(32, 32), n=8, progress=False, task_options={'size': 32}, snapshots=[2],
+                    resume=resume)
+
+def _tune_job(out, resume):
+    from sslseg.tune.mixmatch import mixmatch_tune
+    return mixmatch_tune(out=str(out), steps=4, images_per_batch=4, size=(32, 48), n=8, n_val=4, finetune_epochs=1, ft_batch_size=4,
+                         progress=False, resume=resume, n_show=0)
+
+def _kt_job(out, resume):
+    from sslseg.tune.knowledge import knowledge_transfer
+    return knowledge_transfer(teacher='random', out=str(out), k=3, grid=1, epochs=2, batch_size=4, size=(32, 48), n=8, n_val=4,
+                              finetune_epochs=1, ft_batch_size=4, progress=False, resume=resume, views=0, n_show=0)
+
+_CLOCK = {'time', 'time_s', 'train_seconds', 'total_seconds', 'history', 'transfer_report', 'config', 'out'}   # wall times, and copies of what is compared elsewhere
+
+def _numbers(v):
+    "A summary without its wall times, its paths reduced to file names (the reference run lives in another folder)."
+    if isinstance(v, dict): return {k: _numbers(x) for k, x in v.items() if k not in _CLOCK}
+    if isinstance(v, list): return [_numbers(x) for x in v]
+    return Path(v).name if isinstance(v, str) and '/' in v else v
+
+def _outcome(out) -> dict:
+    "What a finished job leaves: every checkpoint's weights, every log without its times, the summaries' numbers."
+    import torch
+    from sslseg.core import load_checkpoint
+    res = {}
+    for p in sorted(out.rglob('*')):
+        k = p.relative_to(out).as_posix()
+        if p.suffix == '.pt': res[k] = {n: t for n, t in load_checkpoint(p)['model'].items()}
+        elif p.name == 'log.csv': res[k] = [{c: v for c, v in r.items() if c != 'time'} for r in csv.DictReader(open(p))]
+        elif p.name in ('summary.json', 'metrics.json', 'kt.json'): res[k] = _numbers(json.loads(p.read_text()))
+    return res
+
+def _same(a, b, where):
+    import torch
+    assert a.keys() == b.keys(), (where, sorted(set(a) ^ set(b)))
+    for k in a:
+        if isinstance(a[k], dict) and a[k] and all(isinstance(v, torch.Tensor) for v in a[k].values()):
+            for n in a[k]: assert torch.equal(a[k][n], b[k][n]), (where, k, n)
+        else: assert a[k] == b[k], (where, k, a[k], b[k])
+
+@pytest.mark.parametrize('job,marker', [(_pretrain_job, 'last.pt'), (_tune_job, 'last.pt'), (_kt_job, 'config.yaml')], ids=['pretrain', 'tune', 'kt-all'])
+def test_every_job_resumes_exactly_whatever_write_the_kill_hits(tmp_path, monkeypatch, job, marker):
+    """Kill at each atomic write in turn, rerun as the job's errors tell a user (--resume once the folder holds `marker`: last.pt for a training
+    run, config.yaml for the kt chain), and compare every checkpoint, log and summary with the uninterrupted run."""
+    import torch
+    torch.set_num_threads(1)
+    job(tmp_path / 'ref', False); ref = _outcome(tmp_path / 'ref')
+    n = _killing_writes(monkeypatch, 10 ** 9); job(tmp_path / 'count', False); total = n['n']; monkeypatch.undo()
+    assert total >= 8, total
+    for at in range(1, total + 1):
+        out = tmp_path / f'k{at}'
+        _killing_writes(monkeypatch, at)
+        with pytest.raises(Killed): job(out, False)
+        monkeypatch.undo()
+        job(out, (out / marker).is_file())
+        assert not list(out.rglob('.*.tmp')), (at, list(out.rglob('.*.tmp')))
+        _same(ref, _outcome(out), f'kill at write {at}')

@@ -265,6 +265,15 @@ class ExperimentConfig:
     per_class: bool | None = None       # per-class IoU columns in the tables (None: the spec's per_class:)
     flags: typing.ClassVar = ('out', 'root', 'jobs', 'dry_run', 'report_only', 'per_class')   # the command-line flags (sslseg.config.add_config_flags)
 
+    def validate(self) -> ExperimentConfig:
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1):
+            raise SSLSegError(f"jobs must be a whole number >= 1, got {self.jobs!r}", None, "pass --jobs 2 (runs at once; 1 per 2 CPU cores is a good start)")
+        if Path(self.out).is_file():
+            raise SSLSegError("--out is an existing file; the experiment folder holds stages/, runs/ and the tables", self.out,
+                              "pass a folder, e.g. --out runs/experiment")
+        if self.dry_run and self.report_only: raise SSLSegError("--dry-run and --report-only exclude each other", None, "pass one of them")
+        return self
+
 def _specs(spec, overrides=None) -> list[Spec]:
     "Specs from a file, a preset name, a dict or a `Spec`, or a list of them."
     items = spec if isinstance(spec, (list, tuple)) else [spec]
@@ -278,7 +287,7 @@ def _specs(spec, overrides=None) -> list[Spec]:
 def experiment(spec, cfg: ExperimentConfig | None = None, overrides: dict | None = None, log=print) -> dict | list[dict]:
     """Run spec `spec` (a file, preset name, dict or `Spec`, or a list of them sharing their jobs) in folder `cfg.out`, skipping finished jobs,
     then write each spec's table and chart in OUT/NAME; returns `report` of the spec (a list of them for a list), or the jobs for a dry run."""
-    cfg = cfg or ExperimentConfig(); out, root = cfg.out, cfg.root
+    cfg = (cfg or ExperimentConfig()).validate(); out, root = cfg.out, cfg.root
     specs = _specs(spec, overrides)
     for s in specs:
         if cfg.jobs is not None: s.jobs = cfg.jobs

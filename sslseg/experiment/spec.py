@@ -175,9 +175,9 @@ def load_spec(path=None, overrides: dict | None = None, **kw) -> Spec:
     path = None if path is None else Path(path)
     d = {} if path is None else read_yaml(path, 'experiment spec')
     d = deep_merge(d, kw)
-    if d.get('base'):       # a shared file of defaults (stages, budgets), relative to the spec; the spec's own keys win
+    if d.get('base'):       # a shared file of defaults (stages, budgets), relative to the spec, or a preset's name; the spec's own keys win
         base = Path(d['base']) if path is None or Path(d['base']).is_absolute() else path.parent / d['base']
-        b = read_yaml(base, 'base spec')
+        b = copy.deepcopy(PRESETS[d['base']]) if d['base'] in PRESETS and not base.exists() else read_yaml(base, 'base spec')
         if b.get('base'): raise SSLSegError("a base spec cannot have a base of its own", base, "merge the two files")
         d = deep_merge({k: nest(v) if k in ('train', 'pretrain') else v for k, v in b.items()}, {k: v for k, v in d.items() if k != 'base'})
     d = {k: nest(v) if k in ('train', 'pretrain') and isinstance(v, dict) else v for k, v in d.items()}   # config keys: nested, dotted ones too
@@ -186,7 +186,10 @@ def load_spec(path=None, overrides: dict | None = None, **kw) -> Spec:
     if bad: raise SSLSegError(f"unknown spec key(s) {', '.join(map(repr, bad))}", path, f"valid keys: {', '.join(SPEC_KEYS)}")
     s = Spec(**copy.deepcopy({k: v for k, v in d.items() if k != 'base'}))
     s.fractions = [str(f) for f in (s.fractions if isinstance(s.fractions, list) else [s.fractions])]
-    s.seeds = [int(x) for x in (s.seeds if isinstance(s.seeds, list) else [s.seeds])]
+    seeds = s.seeds if isinstance(s.seeds, list) else [s.seeds]
+    bad = [x for x in seeds if isinstance(x, bool) or not isinstance(x, (int, str)) or (isinstance(x, str) and not x.strip().lstrip('-').isdigit())]
+    if bad: raise SSLSegError(f"seeds must be whole numbers, got {', '.join(map(repr, bad))}", path, "e.g. seeds: [0, 1, 2] in the spec, or --set seeds=[0,1,2]")
+    s.seeds = [int(x) for x in seeds]
     return check_spec(s, path)
 
 # %% ../../nbs/experiment/00_spec.ipynb #b3eaeb12

@@ -11,6 +11,7 @@ from ..data import get_dataset
 from ..config import AnalyzeConfig, parse_config, save_config
 from ..analysis import (load_model, collect_patch_features, tsne_figure, top_activations, top_activation_figure,
                              feature_shift, shift_figure, filters_figure, cluster_views, pooled_features)
+from ..analysis.features import layer_module
 
 # %% auto #0
 __all__ = ['ANALYZE_DESCRIPTION', 'parse_models', 'cli_analyze']
@@ -41,7 +42,16 @@ def cli_analyze(argv=None) -> int:
     if len(ds) == 0: raise SSLSegError(f"no images in {a.data.name}/{a.split}", root, "check --data, --root and --split")
     models = parse_models(a.models, a.arch, ds.num_classes, a.seed, a.device)
     layer = a.layer or ('layer8' if a.kind == 'topact' else 'layer16')
+    if a.kind == 'filters' and (a.layer or a.layers):
+        raise SSLSegError("filters draws each model's first convolution; --layer and --layers do not apply", None,
+                          "drop them: sslseg analyze filters --model random")
+    for m in models.values():                     # unknown layer names fail here, before any work
+        for name in ([layer] if a.kind in ('tsne', 'topact', 'clusters') else a.layers or []): layer_module(m, name)
     out, n_img, kw = Path(a.out or f'runs/analysis/{a.kind}'), a.n, dict(batch_size=a.batch_size, device=a.device)
+    if out.suffix in ('.png', '.json', '.yaml', '.csv'): out = out.with_suffix('')   # --out tsne.png means the stem tsne
+    if out.is_file():
+        raise SSLSegError("--out is a path stem (the analysis writes STEM.png, STEM.json, STEM.yaml), and this is an existing file", out,
+                          f"pass a stem that is not a file, e.g. --out runs/analysis/{a.kind}")
     output_files(*(out.with_name(out.name + x) for x in ('.png', '.json', '.yaml', '.csv')))   # before the analysis: never a run's own file
     if a.kind == 'tsne':
         pf = collect_patch_features(models, ds, layer, a.per_class, a.seed, n_images=n_img, **kw)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/run/00_cli.ipynb #011f4051
 from __future__ import annotations
-import argparse, json, sys, typing
+import argparse, json, re, sys, typing
 from dataclasses import dataclass, field
 import torch
 from ..core import SSLSegError, Registry, default_device, camvid_root
@@ -75,7 +75,10 @@ def main(argv=None) -> int:
         print(_usage()); return 0
     cmd, rest = argv[0], argv[1:]
     if cmd not in COMMANDS:
-        print(f"sslseg: error: unknown command {cmd!r}\n" + _usage(), file=sys.stderr); return 2
+        import difflib
+        near = difflib.get_close_matches(cmd, list(COMMANDS), n=1)
+        print(f"sslseg: error: unknown command {cmd!r} -- fix: use one of {', '.join(COMMANDS)}"
+              + (f"; did you mean sslseg {near[0]}" if near else ''), file=sys.stderr); return 2
     mod, fn, _ = COMMANDS[cmd]
     try:
         return getattr(importlib.import_module(mod), fn)(rest) or 0
@@ -168,6 +171,8 @@ def cli_bench(argv=None) -> int:
                   f"logit rel. L2 error {v['logit_rel_err']:.1e}")
         return 0
     print(f"{'model':6} {'size':>9} {'fast dtype':>10} {'eager train':>12} {'fast train':>11} {'ratio':>6} {'eager infer':>12} {'fast infer':>11} {'ratio':>6}  (img/s)")
+    bad = [s for s in a.sizes if not re.fullmatch(r'\d+x\d+', s.lower()) or min(map(int, s.lower().split('x'))) < 8]
+    if bad: raise SSLSegError(f"--sizes takes H x W pairs of at least 8 pixels, such as 180x240, got {', '.join(bad)}", None, "pass e.g. --sizes 180x240 360x480")
     sizes = [tuple(map(int, s.lower().split('x'))) for s in a.sizes]
     for h, w in sizes:
         r = erfnet_throughput((h, w), a.batch_size, a.repeats, dev, rounds=a.rounds, compile=a.compile, amp=a.amp)

@@ -62,6 +62,9 @@ class Snapshots(Callback):
         self.steps, self.folder, self.saved = sorted({int(s) for s in steps}), folder, []
         if any(s < 1 for s in self.steps): raise SSLSegError(f"snapshot steps must be >= 1, got {self.steps}", None, "pass positive step numbers")
     def path(self, step: int) -> str: return f"{self.folder}/param_at_{step}.pt"
+    def before_fit(self):       # a resumed run: the snapshots written before the kill count as saved
+        l = self.learn
+        self.saved = [s for s in self.steps if s <= l.step and l.out is not None and (l.out / self.path(s)).is_file()]
     def after_step(self):
         if self.learn.step in self.steps and self.learn.out is not None and self.learn.is_main:
             self.learn.save(self.path(self.learn.step)); self.saved.append(self.learn.step)
