@@ -10,18 +10,19 @@ from pathlib import Path
 from .core import SSLSegError, Registry, REGISTRIES, atomic_write, camvid_root
 
 # %% auto #0
-__all__ = ['SYNTHETIC_DEFAULTS', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALYSES', 'RESUME_MAY_CHANGE', 'RECIPES', 'SHORTCUTS',
-           'AugmentConfig', 'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig', 'TrainConfig',
-           'PretrainConfig', 'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig', 'AnalyzeConfig',
-           'to_dict', 'from_dict', 'deep_merge', 'nest', 'override', 'read_yaml', 'load_config', 'save_config',
-           'check_resume', 'apply_recipe', 'shortcut_field', 'resolve', 'with_shortcuts', 'lr_at', 'parse_opts',
-           'add_config_flags', 'config_parser', 'parse_config', 'build_config']
+__all__ = ['SYNTHETIC_DEFAULTS', 'AMP_MODES', 'SCHEDULES', 'TUNE_METHODS', 'KT_STEPS', 'ANALYSES', 'RESUME_MAY_CHANGE', 'RECIPES',
+           'SHORTCUTS', 'AugmentConfig', 'DataConfig', 'ModelConfig', 'OptimConfig', 'ScheduleConfig', 'RunConfig',
+           'TrainConfig', 'PretrainConfig', 'FinetuneConfig', 'TuneConfig', 'ClusterConfig', 'KTConfig', 'EvalConfig',
+           'AnalyzeConfig', 'to_dict', 'from_dict', 'deep_merge', 'nest', 'override', 'read_yaml', 'load_config',
+           'save_config', 'check_resume', 'apply_recipe', 'shortcut_field', 'resolve', 'with_shortcuts', 'lr_at',
+           'parse_opts', 'add_config_flags', 'config_parser', 'parse_config', 'build_config']
 
 # %% ../nbs/01_config.ipynb #ed65bee4
 SYNTHETIC_DEFAULTS = dict(size=[120, 160], n_train=300, n_val=60)   # the one place of SyntheticScenes' defaults (sslseg.data reads it too)
 
 def _choices(registry: str): return dict(choices=registry)    # CLI choices: the names in core.REGISTRIES[registry]
 _HW = dict(nargs=2, type=int, metavar=('H', 'W'))
+AMP_MODES = ('auto', 'on', 'off')   # run.amp: levers measured (sslseg.models.autotune), autocast forced on, or float32
 
 @dataclass
 class AugmentConfig:
@@ -95,7 +96,7 @@ class RunConfig:
     batch_size: int = 8               # images per optimiser step
     seed: int = 0                     # seed of the initialisation, the data order and the augmentation
     device: str | None = None         # cpu, cuda, cuda:1 ... (None: cuda when available)
-    amp: bool = True                  # mixed precision: float16 on CUDA, bfloat16 on a CPU with native bf16 (sslseg.models.fast.amp_dtype)
+    amp: str | bool = field(default='auto', metadata=dict(choices=AMP_MODES))   # fast-path levers: auto (measured per machine and shape, sslseg.models.autotune), on (autocast forced), off (float32); true/false in older configs: auto/off
     channels_last: bool = True        # NHWC weights and batches (the faster layout for convolutions on CPU and CUDA)
     fold_bn: bool = True              # validate and evaluate on a copy with batch norm folded into the convolutions
     resume: bool = False              # continue from OUT/last.pt
@@ -117,6 +118,7 @@ def _validate_common(c):
     _check(s.name in SCHEDULES, f"unknown schedule {s.name!r}", f"pass --set schedule.name=poly (one of {', '.join(SCHEDULES)})")
     _check(s.per in ('step', 'epoch'), f"schedule.per must be 'step' or 'epoch', got {s.per!r}", "pass --set schedule.per=step")
     _check(0 < s.holdout < 1, f"schedule.holdout must be in (0, 1), got {s.holdout}", "pass --set schedule.holdout=0.1")
+    _check(r.amp in AMP_MODES or isinstance(r.amp, bool), f"run.amp must be auto, on or off, got {r.amp!r}", "pass --amp auto (or on, off)")
     _check(r.device is None or re.fullmatch(r'cpu|mps|(cuda|xpu)(:\d+)?', str(r.device)) is not None,
            f"unknown device {r.device!r}", "pass --device cpu (or cuda, cuda:1)")
     d = getattr(c, 'data', None)
@@ -330,8 +332,15 @@ def _base(hint):
     return typing.get_origin(b) or b
 
 def _typed(v, hint, key: str, path=None):
-    "`v` checked against the field type `hint` (int, float, str, bool, list, dict, X | None); numbers written as text are read as numbers."
+    "`v` checked against the field type `hint` (int, float, str, bool, list, dict, X | None, X | Y); numbers written as text are read as numbers."
     args = typing.get_args(hint)
+    alts = [a for a in args if a is not type(None)]
+    if len(alts) > 1 and v is not None:       # X | Y: the first type that takes the value
+        for a in alts:
+            try: return _typed(v, a, key, path)
+            except SSLSegError: pass
+        names = ' or '.join(getattr(a, '__name__', str(a)) for a in alts)
+        raise SSLSegError(f"config key {key!r} must be {names}, got {v!r} ({type(v).__name__})", path, f"write a {names} for {key}")
     if v is None:
         if type(None) in args or hint is typing.Any: return None
         raise SSLSegError(f"config key {key!r} cannot be empty (null)", path, f"give {key} a value of type {getattr(hint, '__name__', hint)}")
@@ -588,9 +597,14 @@ def parse_opts(pairs, what: str = 'task') -> dict:
         except json.JSONDecodeError: out[k] = v
     return out
 
-def _help(owner, name: str, default, show_default: bool = True) -> str:
+@functools.cache
+def _comments(owner) -> dict:
+    "The field comments of config class `owner` (fastcore's docments parses the source: about 40 ms a class, so once per process)."
     from fastcore.docments import docments
-    h = (docments(owner).get(name) or '').strip().replace('%', '%%')      # argparse formats help with %
+    return dict(docments(owner))
+
+def _help(owner, name: str, default, show_default: bool = True) -> str:
+    h = (_comments(owner).get(name) or '').strip().replace('%', '%%')      # argparse formats help with %
     return h + (f" (default: {' '.join(map(str, default)) if isinstance(default, list) else default})" if show_default and default is not None else '')
 
 def add_config_flags(p, cls, layered: bool = True):

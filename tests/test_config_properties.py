@@ -24,7 +24,10 @@ def leaves(cls, prefix=''):
         if is_dataclass(h): yield from leaves(h, f'{prefix}{f.name}.')
         else: yield f'{prefix}{f.name}', h
 
-FIELDS = [(cls, key, hint) for cls in CLASSES for key, hint in leaves(cls) if _base(hint) in (int, float, str, bool, list, dict)]
+def _one_type(hint) -> bool: return len([a for a in typing.get_args(hint) if a is not type(None)]) <= 1
+
+FIELDS = [(cls, key, hint) for cls in CLASSES for key, hint in leaves(cls) if _base(hint) in (int, float, str, bool, list, dict) and _one_type(hint)]
+UNIONS = [(cls, key) for cls in CLASSES for key, hint in leaves(cls) if not _one_type(hint)]      # X | Y fields: run.amp (tested below)
 NESTED = [(cls, f'{p.name}') for cls in CLASSES for p in fields(cls) if is_dataclass(typing.get_type_hints(cls)[p.name])]
 
 def _not_a_number(s: str) -> bool:
@@ -132,6 +135,15 @@ def test_a_right_type_is_kept_as_given(field, data):
 def test_the_sweep_covers_every_job_and_many_fields():
     assert {c for c, _, _ in FIELDS} == set(CLASSES)
     assert len(FIELDS) >= 150, len(FIELDS)
+
+
+def test_a_two_type_field_takes_either_and_nothing_else():
+    "run.amp is 'auto' | 'on' | 'off' or a boolean of older configs; a number or a list is refused naming the key."
+    assert {k for _, k in UNIONS} == {'run.amp'}
+    assert from_dict(TrainConfig, {'run': {'amp': True}}).run.amp is True
+    assert from_dict(TrainConfig, {'run': {'amp': 'off'}}).run.amp == 'off'
+    refused(lambda: from_dict(TrainConfig, {'run': {'amp': [1]}}), 'run.amp')
+    with pytest.raises(SSLSegError, match='run.amp must be auto, on or off'): from_dict(TrainConfig, {'run': {'amp': 'fast'}}).validate()
 
 
 def test_a_yaml11_float_reads_as_a_number(tmp_path):

@@ -53,7 +53,7 @@ def test_fast_paths_switch_off(one_thread):
     off = fast_inference(m, enabled=False)
     assert not isinstance(off, FastInference)
     with torch.no_grad(): assert torch.equal(off(x), m(x))
-    plain = FastInference(m, fold=False, channels_last=False)
+    plain = FastInference(m, fold=False, channels_last=False, amp=False)
     assert isinstance(plain.model.encoder.layer3.bn1, nn.BatchNorm2d) and not plain.channels_last
     p = prepare_train(ERFNet(4), 'cpu', channels_last=False)
     assert p.encoder.layer3.conv3x1_1.weight.is_contiguous()
@@ -97,7 +97,7 @@ def test_compile_fallbacks(monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_fast_inference_amp():
     m = _trained_bn(ERFNet(12)).cuda(); x = torch.randn(2, 3, 64, 96, device='cuda')
-    fi = FastInference(m)
+    fi = FastInference(m, amp='on')
     assert fi.amp and torch.backends.cudnn.benchmark
     with torch.no_grad(): y0 = m(x)
     y1 = fi(x)
@@ -106,8 +106,8 @@ def test_cuda_fast_inference_amp():
 
 
 def test_cuda_paths_stay_off_on_cpu():
-    fi = FastInference(ERFNet(3), 'cpu')
-    assert fi.amp == cpu_bf16() and fi.dtype == (torch.bfloat16 if cpu_bf16() else None) and fi.device.type == 'cpu'
+    fi = FastInference(ERFNet(3), 'cpu', amp='on')
+    assert fi.amp and fi.dtype == torch.bfloat16 and fi.device.type == 'cpu'
     assert amp_dtype('cpu', enabled=False) is None and amp_dtype('cuda') == torch.float16
     assert set_threads(torch.get_num_threads(), interop=3) == torch.get_num_threads()       # interop already fixed: no error
 
@@ -160,7 +160,7 @@ def test_trained_model_tolerance(trained_run):
     f32 = a['fast float32']
     assert f32['agreement'] == 1.0 and f32['logit_rel_err'] < 1e-5, a
     assert abs(f32['miou'] - a['eager float32']['miou']) < 1e-9
-    if cpu_bf16():
+    if 'fast bfloat16' in a:
         low = a['fast bfloat16']
         assert low['agreement'] >= 0.99 and low['logit_rel_err'] < 0.02, a
         assert abs(low['miou'] - a['eager float32']['miou']) < 0.005, a
@@ -174,19 +174,50 @@ def test_learner_defaults_are_the_fast_path(one_thread):
     from sslseg.data.cache import loader_workers
     ds = SyntheticScenes(8, size=(32, 48), transform=seg_transforms((32, 48)))
     val = SyntheticScenes(8, size=(32, 48), split='val', transform=seg_transforms((32, 48), train=False))      # deterministic
-    learn = Learner(ERFNet(11), SegmentationTask(11), ds, val, epochs=1, batch_size=4, progress=False, device='cpu')
+    learn = Learner(ERFNet(11), SegmentationTask(11), ds, val, epochs=1, batch_size=4, progress=False, device='cpu', amp='on')
     assert learn.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous(memory_format=torch.channels_last)
     assert learn.amp_dtype == amp_dtype('cpu') and not learn.scaler.is_enabled()         # bf16 needs no loss scaling
     fi = learn.inference_model()
     assert isinstance(fi, FastInference) and not any(isinstance(k, nn.BatchNorm2d) for k in fi.modules())
     learn.fit()
-    res, _ = evaluate(learn.raw_model, SegmentationTask(11), val, batch_size=4)               # the same folded, mixed-precision path, same batches
+    res, _ = evaluate(learn.raw_model, SegmentationTask(11), val, batch_size=4, amp='on')     # the same folded, mixed-precision path, same batches
     assert res['miou'] == learn.history[-1]['valid_miou'] and res['loss'] == learn.history[-1]['valid_loss']
     plain = Learner(ERFNet(11), SegmentationTask(11), ds, run=RunConfig(out=None, epochs=1, batch_size=4, progress=False, device='cpu',
                                                                           amp=False, channels_last=False, fold_bn=False))
     assert plain.amp_dtype is None and plain.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous()
     assert any(isinstance(k, nn.BatchNorm2d) for k in plain.inference_model().modules())
     assert loader_workers(None, 'cpu') == 0 and loader_workers(2, 'cpu') == 2
+
+
+def test_auto_levers_are_chosen_at_the_first_step_and_kept(one_thread, tmp_path, monkeypatch):
+    "amp 'auto': the Learner asks the selector at its first step (stubbed here: no timing in tests), applies the levers and saves them; a resumed run keeps them."
+    import sslseg.models.autotune as at
+    from sslseg.tasks import SegmentationTask
+    from sslseg.train.learner import Learner
+    from sslseg.core import load_checkpoint
+    asked = []
+    def stub(kind, model, xb, device=None, fixed=None, **kw):
+        asked.append((kind, tuple(xb.shape), fixed))
+        lv = {'amp': True, 'channels_last': True, 'fused_adam': False} if kind == 'train' else {'amp': False, 'channels_last': True, 'fold_bn': True}
+        return {'levers': lv}
+    monkeypatch.setattr(at, 'choose', stub)
+    ds = SyntheticScenes(8, size=(64, 80), transform=seg_transforms((64, 80)))
+    learn = Learner(ERFNet(11), SegmentationTask(11), ds, ds, epochs=1, batch_size=4, progress=False, device='cpu', out=tmp_path / 'r')
+    assert learn.levers is None and learn.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous()     # nothing decided before a batch is seen
+    learn.fit()
+    assert asked[0] == ('train', (4, 3, 64, 80), {}) and any(k == 'infer' for k, _, _ in asked)
+    assert learn.levers == {'amp': True, 'channels_last': True, 'fused_adam': False} and learn.amp_dtype == torch.bfloat16
+    assert learn.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not learn.opt.defaults.get('fused')                                               # the foreach Adam the choice asked for
+    ck = load_checkpoint(tmp_path / 'r' / 'last.pt')
+    assert ck['levers'] == learn.levers and ck['meta']['levers'] == learn.levers
+    asked.clear()
+    again = Learner(ERFNet(11), SegmentationTask(11), ds, ds, epochs=2, batch_size=4, progress=False, device='cpu', out=tmp_path / 'r', resume=True)
+    assert again.levers == learn.levers and not again.opt.defaults.get('fused')              # from last.pt, before any batch
+    again.fit(); assert not [a for a in asked if a[0] == 'train']                             # not asked again
+    small = Learner(ERFNet(11), SegmentationTask(11), SyntheticScenes(8, size=(32, 48), transform=seg_transforms((32, 48))), epochs=1, batch_size=4,
+                    progress=False, device='cpu'); small.fit()
+    assert small.levers == {'amp': False, 'channels_last': False, 'fused_adam': False}       # under AUTO_MIN_PIXELS: eager float32, not measured
 
 
 def test_fast_and_eager_training_agree(one_thread):

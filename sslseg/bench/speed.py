@@ -91,7 +91,7 @@ def agreement(checkpoint, data: str = 'synthetic', root=None, split: str = 'val'
     from sslseg.train.evaluate import segmentation_model
     device = default_device(device)
     model, path, ds = segmentation_model(checkpoint, data, split, root, size, n); model.to(device).eval()
-    paths = {'eager float32': model, 'fast float32': FastInference(model, device, amp=False), 'fast mixed': FastInference(model, device)}
+    paths = {'eager float32': model, 'fast float32': FastInference(model, device, amp=False), 'fast mixed': FastInference(model, device, amp='on')}
     low = paths['fast mixed'].dtype
     if low is None: del paths['fast mixed']
     C, cms, agree, err, ref_norm, npx = ds.num_classes, {k: 0 for k in paths}, {k: 0 for k in paths}, {k: 0. for k in paths}, 0., 0

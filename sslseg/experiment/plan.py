@@ -49,6 +49,8 @@ def config_hash(d: dict, skip=HASH_SKIP) -> str:
         *ps, last = k.split('.'); node = d
         for p in ps: node = node.get(p, {}) if isinstance(node, dict) else {}
         if isinstance(node, dict): node.pop(last, None)
+    for run in (d.get('run'), (d.get('config') or {}).get('run') if isinstance(d.get('config'), dict) else None):
+        if isinstance(run, dict) and run.get('amp') in ('auto', 'off'): run['amp'] = run['amp'] == 'auto'   # the booleans amp was before 'auto'
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 def job_id(config: dict, data: str, skip=HASH_SKIP) -> str:

@@ -102,17 +102,15 @@ def use_channels_last(device) -> bool:
     return torch.device(device).type in ('cpu', 'cuda')
 
 def cpu_bf16() -> bool:
-    "Whether this CPU computes bfloat16 natively (x86 AVX512-BF16 or AMX, Arm BF16), so bf16 autocast runs faster instead of emulated."
+    "Whether this CPU reports native bfloat16 (x86 AVX512-BF16 or AMX, Arm BF16). Printed by `sslseg bench`, never used to decide: a CPU that reports it may still run bf16 slower (`sslseg.models.autotune`)."
     try: flags = set(open('/proc/cpuinfo').read().split())
     except OSError: return False
     return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
 
-def amp_dtype(device, enabled: bool = True) -> torch.dtype | None:
-    "The autocast dtype of the mixed-precision path on `device`: float16 on CUDA, bfloat16 on a CPU with native bf16, None (float32) otherwise or when not `enabled`."
-    d = torch.device(device)
-    if not enabled: return None
-    if d.type == 'cuda': return torch.float16
-    return torch.bfloat16 if d.type == 'cpu' and cpu_bf16() else None
+def amp_dtype(device, enabled=True) -> torch.dtype | None:
+    "The autocast dtype of the mixed-precision path on `device` when it is on: float16 on CUDA, bfloat16 on CPU; None when `enabled` is False or 'off'. Whether a run turns it on is measured (`sslseg.models.autotune`)."
+    from sslseg.models.autotune import amp_mode, low_dtype
+    return None if amp_mode(enabled) == 'off' else low_dtype(device)
 
 def autocast(device, dtype: torch.dtype | None):
     "`torch.autocast` to `dtype` on `device`'s type, or a no-op context for None (float32)."
@@ -133,28 +131,52 @@ def to_float(out):
     "Model outputs (a tensor or a nested tuple/list/dict of them) with low-precision floats cast back to float32."
     return map_tensors(lambda t: t.float() if t.is_floating_point() and t.dtype != torch.float64 else t, out)
 
+def _tensors(x) -> list:
+    "The tensors nested in `x`."
+    out = []; map_tensors(out.append, x); return out
+
 def has_hooks(model: nn.Module) -> bool:
     "Whether any submodule of `model` has forward (pre-)hooks, which a folded copy would lose or point back at the original."
     return any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
 
 class FastInference(nn.Module):
-    "Prediction-only view of a model: BN folded, channels_last, no autograd, mixed precision (`amp_dtype`), cudnn.benchmark on CUDA, optionally compiled."
-    def __init__(self, model: nn.Module, device=None, fold: bool = True, channels_last: bool | None = None, amp: bool = True,
+    """Prediction-only copy of a model: no autograd, cudnn.benchmark on CUDA, optionally compiled, and the levers BN folding, channels_last and
+    mixed precision. `amp='auto'` (the default) measures which of them pay for this model and shape at the first call (`sslseg.models.autotune`;
+    `fold` or `channels_last` False keep that lever off); 'on' / 'off' (or True / False as before) fix autocast and use the levers as given."""
+    def __init__(self, model: nn.Module, device=None, fold: bool = True, channels_last: bool | None = None, amp='auto',
                  compile: bool = False, grad_mode: str = 'no_grad'):
+        from sslseg.models.autotune import amp_mode
         super().__init__()
         if isinstance(model, nn.parallel.DistributedDataParallel): model = model.module
         device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.device, self.grad_mode = device, grad_mode
-        self.channels_last = use_channels_last(device) if channels_last is None else channels_last
-        self.dtype = amp_dtype(device, amp); self.amp = self.dtype is not None
-        self.shared = has_hooks(model)        # hooks see the modules they were put on: run the model itself, unfolded, unconverted
-        if self.shared: self.channels_last, m = False, model
+        self.device, self.grad_mode, self.compile, self.fold, self.want_cl = device, grad_mode, compile, fold, channels_last
+        self.mode = amp_mode(amp)
+        self.shared = has_hooks(model)        # hooks see the modules they were put on: run the model itself, unfolded, unconverted, float32 under auto
+        self.model = self.levers = None
+        if self.shared: self._build(model, {'amp': self.mode == 'on', 'channels_last': False, 'fold_bn': False})
+        elif self.mode == 'auto': self.source = copy.deepcopy(model).eval()        # the weights as they are now; the levers at the first call
+        else: self._build(model, {'amp': self.mode == 'on', 'channels_last': use_channels_last(device) if channels_last is None else channels_last,
+                                  'fold_bn': fold})
+    def _build(self, model, lv: dict):
+        from sslseg.models.autotune import low_dtype
+        self.levers = dict(lv)
+        self.dtype = low_dtype(self.device) if lv['amp'] else None; self.amp = self.dtype is not None
+        self.channels_last = lv['channels_last']
+        if self.shared: m = model
         else:
-            m = (fold_bn(model) if fold else copy.deepcopy(model).eval()).to(device)
+            m = (fold_bn(model) if lv['fold_bn'] else copy.deepcopy(model).eval()).to(self.device)
             if self.channels_last: m = m.to(memory_format=torch.channels_last)
-        if device.type == 'cuda': torch.backends.cudnn.benchmark = True
-        self.model = maybe_compile(m, compile, **({'mode': 'reduce-overhead'} if device.type == 'cuda' else {}))   # CUDA graphs for fixed shapes
+        if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True
+        self.model = maybe_compile(m, self.compile, **({'mode': 'reduce-overhead'} if self.device.type == 'cuda' else {}))   # CUDA graphs for fixed shapes
+        self.source = None
     def forward(self, x):
+        if self.model is None:
+            from sslseg.models.autotune import resolve_levers
+            x4 = [t for t in _tensors(x) if t.dim() == 4 and t.is_floating_point()]
+            src = self.source.to(self.device)
+            lv = (resolve_levers('infer', 'auto', src, x4[0], self.device, channels_last=self.want_cl, fold=self.fold) if x4 else
+                  {'amp': False, 'channels_last': False, 'fold_bn': self.fold})
+            self._build(src, lv)
         if self.channels_last: x = to_channels_last(x)
         ctx = torch.inference_mode() if self.grad_mode == 'inference_mode' else torch.no_grad()
         if not self.shared: return self._run(x, ctx)

@@ -17,6 +17,7 @@ from ..callback import Callback
 from ..config import OptimConfig, ScheduleConfig, RunConfig, SHORTCUTS, lr_at
 from ..tasks import Task
 from ..models.fast import fast_adam, amp_dtype, autocast, prepare_train, to_channels_last, to_float, map_tensors, FastInference
+from ..models.autotune import amp_mode, low_dtype, resolve_levers
 _all_ = ['Callback']   # still importable from sslseg.train(.learner); modules inside sslseg import it from sslseg.callback
 
 # %% auto #0
@@ -125,16 +126,18 @@ class Learner:
         self.rank, self.world, local = dist_env()
         if self.device.type == 'cuda' and self.world > 1: self.device = torch.device('cuda', local)
         self.distributed = init_distributed(self.device)
-        self.amp_dtype = amp_dtype(self.device, r.amp)   # float16 on CUDA, bfloat16 on a CPU with native bf16, None: float32
-        self.amp = self.amp_dtype is not None
-        self.raw_model = prepare_train(model, self.device, channels_last=r.channels_last)
+        self.amp_mode = amp_mode(r.amp)                  # auto: the levers are measured at the first step (sslseg.models.autotune)
+        auto = self.amp_mode == 'auto' and not self.distributed    # under DDP each process would measure alone: auto means on there
+        self.amp_dtype, self.amp, self.levers = None, False, None
+        self.raw_model = prepare_train(model, self.device, channels_last=False if auto else r.channels_last)
         self.model = self.raw_model if not self.distributed else nn.parallel.DistributedDataParallel(
             self.raw_model, device_ids=[local] if self.device.type == 'cuda' else None, find_unused_parameters=True)
         self._loaders(train_dl, valid_dl, r.batch_size, num_workers)
         if self.max_steps is not None: self.epochs = math.ceil(self.max_steps / max(1, len(self.train_dl)))
         self.opt = make_optimizer(self.model.parameters(), self.optim)
         for g in self.opt.param_groups: g['base_lr'] = self.optim.lr
-        self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)   # bf16 needs no loss scaling
+        self.scaler = torch.amp.GradScaler('cuda', enabled=False)
+        if not auto: self._set_levers({'amp': self.amp_mode != 'off', 'channels_last': bool(r.channels_last), 'fused_adam': True})
         self.epoch, self.step, self.history, self.best, self.stop, self.lr_drops = 0, 0, [], -math.inf, False, 0
         defaults = [LRSchedule(), BestTracker(), Checkpointer(), CSVLogger(), ProgressBar()]
         self.cbs = sorted(defaults + list(cbs), key=lambda c: getattr(c, 'order', 0))
@@ -171,7 +174,7 @@ def _epoch_seed(seed: int, epoch: int, rank: int) -> int: return (seed * 1_000_0
 def state(self: Learner) -> dict:
     "Everything `last.pt` needs beyond the weights to resume exactly."
     cbs = {type(c).__name__: c.state_dict() for c in self.cbs if hasattr(c, 'state_dict')}
-    return dict(optimizer=self.opt.state_dict(), scaler=self.scaler.state_dict(), epoch=self.epoch, step=self.step,
+    return dict(optimizer=self.opt.state_dict(), scaler=self.scaler.state_dict(), levers=self.levers, epoch=self.epoch, step=self.step,
                 best=self.best, history=self.history, seed=self.seed, lr_drops=self.lr_drops, callbacks=cbs)
 
 @patch
@@ -182,6 +185,7 @@ def load_state(self: Learner, path):
         raise SSLSegError("checkpoint has no training state to resume from", path, "resume from last.pt, not best.pt")
     self.epoch, self.step, self.best, self.history = ck['epoch'], ck['step'], ck['best'], list(ck['history'])
     self.lr_drops = ck.get('lr_drops', 0)
+    if self.levers is None and ck.get('levers'): self._set_levers(ck['levers'])   # a resumed run keeps the levers it measured
     for c in self.cbs:   # callbacks first: one may add parameter groups (unfreezing) that the optimizer state expects
         if hasattr(c, 'load_state_dict') and type(c).__name__ in ck.get('callbacks', {}): c.load_state_dict(ck['callbacks'][type(c).__name__])
     self.opt.load_state_dict(ck['optimizer']); self.scaler.load_state_dict(ck['scaler'])
@@ -193,6 +197,26 @@ def save(self: Learner, name: str, full: bool = False):
     meta = {**self.meta, 'task': {'name': self.task.name, 'config': self.task.config()}, 'epoch': self.epoch, 'step': self.step}
     save_checkpoint(self.out / name, self.raw_model, meta, **(self.state() if full else {}))
 
+@patch
+def _set_levers(self: Learner, lv: dict):
+    "Train with levers `lv` from now on: the autocast dtype, the weights' layout and the optimiser's kernel (fused Adam or foreach)."
+    self.levers = {k: bool(v) for k, v in lv.items()}; self.meta['levers'] = self.levers
+    self.amp_dtype = low_dtype(self.device) if lv['amp'] else None; self.amp = self.amp_dtype is not None
+    self.raw_model.to(memory_format=torch.channels_last if lv['channels_last'] else torch.contiguous_format)
+    if isinstance(self.opt, torch.optim.Adam) and bool(self.opt.defaults.get('fused')) != bool(lv.get('fused_adam')):
+        groups = [{k: v for k, v in g.items() if k not in ('fused', 'foreach')} for g in self.opt.param_groups]
+        try: new = torch.optim.Adam(groups, fused=True) if lv.get('fused_adam') else torch.optim.Adam(groups, foreach=True)
+        except (RuntimeError, TypeError): new = None            # no fused kernel for this device: keep the optimiser as it is
+        if new is not None: new.state.update(self.opt.state); self.opt = new
+    self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)   # bf16 needs no loss scaling
+
+@patch
+def _choose_levers(self: Learner, xb):
+    "At the first step of a run with amp 'auto': measure the levers on this batch's shape (or read them from the cache), then use them."
+    adam = isinstance(self.opt, torch.optim.Adam) and bool(self.opt.defaults.get('fused'))
+    self._set_levers(resolve_levers('train', 'auto', self.raw_model, xb, self.device, channels_last=None if self.run.channels_last else False,
+                                    fused=None if adam else False))
+
 # %% ../../nbs/train/00_learner.ipynb #62408293
 def _add_states(acc: dict, new: dict) -> dict:
     for k, v in new.items(): acc[k] = acc[k] + v if k in acc else v.clone()
@@ -203,7 +227,8 @@ def _batch_size(xb) -> int: return (xb[0] if isinstance(xb, (tuple, list)) else 
 @patch
 def train_step(self: Learner, xb, yb):
     "Forward, loss, backward and optimiser step on one made batch."
-    if self.run.channels_last: xb = to_channels_last(xb)
+    if self.levers is None: self._choose_levers(xb)
+    if self.levers['channels_last']: xb = to_channels_last(xb)
     self.xb, self.yb = xb, yb
     self._cb('before_batch')
     with autocast(self.device, self.amp_dtype): out = self.model(xb)
@@ -353,7 +378,7 @@ class PlateauStop(Callback):
 # %% ../../nbs/train/00_learner.ipynb #d9b996b9
 @torch.no_grad()
 def evaluate(model: nn.Module, task: Task, dl, device=None, batch_size: int = 8, num_workers: int = 0, fast: bool = True,
-             amp: bool = True) -> tuple[dict, dict]:
+             amp='auto') -> tuple[dict, dict]:
     "Metric values and summed metric state of `model` on `dl` (a DataLoader or Dataset); DDP-aware. `fast`: BN folded + channels_last; `amp`: mixed precision where the device has it (`sslseg.models.fast`)."
     device = default_device(device) if device is not None else next(model.parameters()).device
     rank, world, _ = dist_env()

@@ -106,7 +106,8 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     m = seg_metrics(state['cm'].cpu(), list(train_ds.classes))
     res = {'miou': m['miou'], 'iou': m['iou'], 'pixel_acc': m['pixel_acc'], 'split': 'val', 'n_val': len(val_ds), 'n_labeled': len(train_sub),
            'best_epoch': max(learn.history, key=lambda h: h.get('valid_miou', -1))['epoch'] if learn.history else None,
-           'epochs_run': learn.epoch, 'train_seconds': round(t_fit, 1), 'total_seconds': None, 'config': resolved, 'transfer_report': report}
+           'epochs_run': learn.epoch, 'train_seconds': round(t_fit, 1), 'total_seconds': None, 'levers': learn.levers, 'config': resolved,
+           'transfer_report': report}
     if r.n_show:               # --set run.n_show=0: no figure
         fig = prediction_figure(learn.raw_model, val_ds, range(r.n_show), device=learn.device, pyplot=False)   # headless, backend untouched
         atomic_write(out / 'predictions.png', lambda p: fig.savefig(p, dpi=80, format='png'))
