@@ -201,11 +201,11 @@ PRESETS = Registry('preset')      # name -> spec (a dict as in a YAML file); `ss
 
 PRESETS['camvid-quarter'] = dict(CAMVID_MINI, name='camvid-quarter',
     train={**CAMVID_MINI['train'], 'run': {'epochs': 100, 'batch_size': 8}}, seeds=[0, 1, 2, 3, 4],   # the converged budget (nbs/repro/10_convergence)
-    description="The best measured recipe on CamVid at 1/4 of the labels (nbs/repro/10_convergence): colorization pretext (Lab regression, 300 steps "
-                "on the unlabeled train images), the whole ERFNet transferred and fine-tuned for 100 epochs (the converged budget), against He-init "
-                "random init, 5 seeds, paired.",
-    stages={'colorize': {'task': 'colorize'}},
-    settings={'random': {}, 'colorize': {'transfer': {'init': '@colorize'}}},
+    description="The best measured recipe on CamVid at 1/4 of the labels (nbs/repro/10_convergence): colorization pretext (Lab regression, 1000 steps "
+                "at a fixed learning rate on the unlabeled train images), the whole ERFNet transferred and fine-tuned for 100 epochs, against He-init "
+                "random init, 5 seeds, paired (experiments/convergence/recipe.yaml).",
+    stages={'colorize_1k_fixed': {'task': 'colorize', 'run': {'steps': 1000}, 'schedule': {'name': 'fixed'}}},   # the stage of recipe.yaml
+    settings={'random': {}, 'colorize': {'transfer': {'init': '@colorize_1k_fixed'}}},
     claims=[{'a': 'colorize', 'b': 'random', 'expect': '+', 'paper': 'the recipe beats random init'}])
 
 def preset(name: str, **kw) -> dict:

@@ -5,6 +5,8 @@
 # %% ../../nbs/run/00_cli.ipynb #011f4051
 from __future__ import annotations
 import argparse, json, re, sys, typing
+from ..config import AMP_MODES
+from ..models.fast import cpu_bf16
 from dataclasses import dataclass, field
 import torch
 from ..core import SSLSegError, Registry, default_device, camvid_root
@@ -147,7 +149,7 @@ class BenchConfig:
     levers: bool = False              # also time each lever alone (first size)
     camvid: str | None = None         # CamVid root for the loading figure (None: $SSLSEG_CAMVID)
     workers: list = field(default_factory=lambda: [0, 2], metadata=dict(nargs='+', type=int))   # DataLoader worker counts to time
-    amp: bool = True                  # mixed precision where the device has it (--no-amp: the float32 fast paths)
+    amp: str = field(default='auto', metadata=dict(choices=AMP_MODES))   # which paths compete: auto (all levers), on (autocast always), off (the float32 levers: a CPU where bf16 is slow)
     checkpoint: str | None = None     # a trained segmentation run or checkpoint: print the fast paths' agreement with eager on its data
     data: str = 'synthetic'           # dataset of --checkpoint (synthetic, camvid, ...)
     root: str | None = None           # dataset root of --checkpoint
@@ -161,8 +163,10 @@ def cli_bench(argv=None) -> int:
     from sslseg.bench import data_throughput, gpu_fps, lever_times, agreement, ERFNET_PAPER_FPS
     a = parse_config(BenchConfig, argv, 'sslseg bench', cli_bench.__doc__)
     dev = default_device(a.device)
-    print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
-          f"torch {torch.__version__}, batch {a.batch_size}, median of {a.rounds} rounds x {a.repeats}, eager and fast alternating")
+    from sslseg.models.autotune import choose, cpu_name
+    from sslseg.models.erfnet import ERFNet
+    print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{cpu_name()}, {torch.get_num_threads()} CPU threads, reports bf16: {cpu_bf16()}'}), "
+          f"torch {torch.__version__}, batch {a.batch_size}")
     if a.checkpoint:
         r = agreement(a.checkpoint, a.data, a.root or (camvid_root() if a.data == 'camvid' else None), size=a.size, batch_size=a.batch_size, device=dev)
         print(f"{r.pop('checkpoint')} on {a.data} val ({r.pop('images')} images):")
@@ -170,14 +174,20 @@ def cli_bench(argv=None) -> int:
             print(f"  {k:15} mIoU {100 * v['miou']:6.2f}  same class as eager float32 at {100 * v['agreement']:7.3f}% of pixels  "
                   f"logit rel. L2 error {v['logit_rel_err']:.1e}")
         return 0
-    print(f"{'model':6} {'size':>9} {'fast dtype':>10} {'eager train':>12} {'fast train':>11} {'ratio':>6} {'eager infer':>12} {'fast infer':>11} {'ratio':>6}  (img/s)")
     bad = [s for s in a.sizes if not re.fullmatch(r'\d+x\d+', s.lower()) or min(map(int, s.lower().split('x'))) < 8]
     if bad: raise SSLSegError(f"--sizes takes H x W pairs of at least 8 pixels, such as 180x240, got {', '.join(bad)}", None, "pass e.g. --sizes 180x240 360x480")
     sizes = [tuple(map(int, s.lower().split('x'))) for s in a.sizes]
+    fixed = None if a.amp == 'auto' else {'amp': a.amp == 'on'}
+    print(f"the levers sslseg chooses (amp {a.amp}): every candidate timed in turn, {a.rounds} rounds, median ms per batch; ratio = eager float32 / candidate")
     for h, w in sizes:
-        r = erfnet_throughput((h, w), a.batch_size, a.repeats, dev, rounds=a.rounds, compile=a.compile, amp=a.amp)
-        print(f"{'erfnet':6} {r['size']:>9} {r['dtype']:>10} {r['eager_train_img_s']:12.1f} {r['train_img_s']:11.1f} {r['train_ratio']:5.2f}x "
-              f"{r['eager_infer_img_s']:12.1f} {r['infer_img_s']:11.1f} {r['infer_ratio']:5.2f}x")
+        torch.manual_seed(0); x = torch.randn(a.batch_size, 3, h, w, device=dev)
+        for kind in ('train', 'infer'):
+            e = choose(kind, ERFNet(12).to(dev).train(kind == 'train'), x, dev, fixed, cache=False, rounds=a.rounds)
+            eager = e['times_ms'][e['eager']]
+            print(f"erfnet {h}x{w} {kind}: chose {e['label']}, {e['speedup']:.2f}x eager float32 ({a.batch_size * 1e3 / eager:.1f} -> "
+                  f"{a.batch_size * 1e3 / e['times_ms'][e['label']]:.1f} img/s)")
+            for k, t in sorted(e['times_ms'].items(), key=lambda kv: kv[1]):
+                print(f"    {k:34} {t:9.1f} ms  {eager / t:5.2f}x  output rel. error {e['errors'][k]:.1e}")
     if a.levers:
         lt = lever_times(sizes[0], a.batch_size, a.repeats, a.rounds, dev, compile=a.compile)
         for kind, ts in lt.items():
