@@ -3,6 +3,7 @@
 Blocks are delimited by `<!-- NAME:start -->` and `<!-- NAME:end -->` lines:
   claims       every claim of the nine miniature tables (experiments/repro/results/*/claims: paired Δ, 95% CI, smallest detectable Δ, verdict)
   convergence  the learning-curve runs (experiments/convergence/results/convergence): table, plateau test and budget
+  recipe       the shipped recipe (recipe.yaml), its 200-epoch check (recipe_200.yaml), the 200-epoch budget check and the pretext-length curve
 Usage: python tools/readme_tables.py [--check]   (--check: exit 1 when README.md differs from what the results give)
 """
 import argparse, re, statistics, sys
@@ -37,7 +38,23 @@ def convergence_block() -> str:
                            f"{p['delta']:+.1f} mIoU (std {p['std']:.1f}, n = {p['n']}; per seed {', '.join(f'{d:+.1f}' for d in p['diffs'])}).")
     return '\n'.join(lines)
 
-BLOCKS = {'claims': claims_block, 'convergence': convergence_block}
+def recipe_block() -> str:
+    here = ROOT / 'experiments' / 'convergence'; out = []
+    for name in ('recipe', 'recipe_200', 'budget'):
+        f = here / 'results' / name / 'results.csv'
+        if not f.is_file(): continue
+        s = load_spec(here / f'{name}.yaml'); rows = read_results(f)
+        out.append(f"`{name}.yaml`: {s.description}\n\n" + table_markdown(summarize(s, rows), claims_table(s, rows), s.baseline))
+    f = here / 'results' / 'pretext_length' / 'pretext_length.csv'
+    if f.is_file():
+        rows = read_results(f)
+        out.append("`pretext_length.yaml`: colorization snapshots of one 10k-step run (poly schedule over 10k steps), fine-tuned 100 epochs, paired "
+                   "over 3 seeds with the same random-init runs.\n\n| pretext steps | val mIoU | gain over random | 95% CI |\n|---|---|---|---|\n" +
+                   '\n'.join(f"| {int(float(r['steps'])):,} | {float(r['miou']):.1f} ± {float(r['std']):.1f} | {float(r['gain']):+.1f} | ±{float(r['ci']):.1f} |"
+                              for r in rows))
+    return '\n\n'.join(out)
+
+BLOCKS = {'claims': claims_block, 'convergence': convergence_block, 'recipe': recipe_block}
 
 def render(text: str) -> str:
     for name, fn in BLOCKS.items():
