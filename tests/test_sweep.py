@@ -169,7 +169,7 @@ def make_world(tmp: Path) -> dict:
              'tc_unknown.json': json.dumps({'init': str(w['pre'] / 'last.pt'), 'pruning': 0.5}),
              'spec_tiny.yaml': 'name: tiny\ntrain: {data: {name: synthetic, size: [32, 48], n_train: 8, n_val: 4}, run: {epochs: 1, batch_size: 4}}\n'
                                'settings: {random: {}}\nseeds: [0]\n',
-             'spec_bad_setting.yaml': 'base: camvid-quarter\nname: bad\nsettings:\n  random: {}\n  x: {transfer: {inits: "@colorize"}}\n',
+             'spec_bad_setting.yaml': 'base: camvid-quarter\nname: bad\nsettings:\n  random: {}\n  x: {transfer: {inits: "@colorize_1k_fixed"}}\n',
              'spec_bad_ref.yaml': 'base: camvid-quarter\nname: bad\nsettings:\n  random: {}\n  x: {transfer: {init: "@nope"}}\n'}
     for name, text in files.items():
         (tmp / name).write_text(text); w[name.rsplit('.', 1)[0]] = tmp / name
