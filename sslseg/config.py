@@ -102,6 +102,7 @@ class RunConfig:
     resume: bool = False              # continue from OUT/last.pt
     progress: bool = True             # progress bars (--quiet: none)
     n_show: int = 4                   # val images in predictions.png
+    val_every: int = 1                # validate after every k-th epoch and after the last (best.pt is the best validated epoch)
 
 # %% ../nbs/01_config.ipynb #1fc54504
 def _check(ok: bool, problem: str, fix: str):
@@ -118,6 +119,7 @@ def _validate_common(c):
     _check(s.name in SCHEDULES, f"unknown schedule {s.name!r}", f"pass --set schedule.name=poly (one of {', '.join(SCHEDULES)})")
     _check(s.per in ('step', 'epoch'), f"schedule.per must be 'step' or 'epoch', got {s.per!r}", "pass --set schedule.per=step")
     _check(0 < s.holdout < 1, f"schedule.holdout must be in (0, 1), got {s.holdout}", "pass --set schedule.holdout=0.1")
+    _check(r.val_every >= 1, f"run.val_every must be >= 1, got {r.val_every}", "pass --val-every 1 (every epoch) or more")
     _check(r.amp in AMP_MODES or isinstance(r.amp, bool), f"run.amp must be auto, on or off, got {r.amp!r}", "pass --amp auto (or on, off)")
     _check(r.device is None or re.fullmatch(r'cpu|mps|(cuda|xpu)(:\d+)?', str(r.device)) is not None,
            f"unknown device {r.device!r}", "pass --device cpu (or cuda, cuda:1)")
@@ -143,7 +145,7 @@ class TrainConfig:
     run: RunConfig = field(default_factory=RunConfig)
     recipe: str | None = field(default=None, metadata=_choices('recipe'))   # a paper's optimiser, schedule and batch size (sslseg.config.RECIPES)
     transfer: dict | None = None      # how pretrained weights enter the model: a sslseg.transfer.TransferSpec as a dict
-    flags: typing.ClassVar = _COMMON + ('data', 'labeled_fraction', 'subset_seed', 'augment', 'class_weights', 'n_train', 'n_val', 'max_steps')
+    flags: typing.ClassVar = _COMMON + ('data', 'labeled_fraction', 'subset_seed', 'augment', 'class_weights', 'n_train', 'n_val', 'max_steps', 'val_every')
 
     def validate(self) -> TrainConfig:
         _validate_common(self)
@@ -518,7 +520,7 @@ SHORTCUTS = {   # keyword / flag name -> config field; a tuple: the first field 
     'weighted': 'optim.class_weights',
     'epochs': 'run.epochs', 'steps': 'run.steps', 'max_steps': 'run.steps', 'batch_size': ('run.batch_size', 'batch_size'),
     'images_per_batch': 'run.batch_size', 'seed': ('run.seed', 'seed'), 'out': ('run.out', 'out'), 'device': ('run.device', 'device'),
-    'amp': 'run.amp', 'resume': 'run.resume', 'progress': 'run.progress', 'quiet': '!run.progress', 'n_show': 'run.n_show',
+    'amp': 'run.amp', 'resume': 'run.resume', 'progress': 'run.progress', 'quiet': '!run.progress', 'n_show': 'run.n_show', 'val_every': 'run.val_every',
     'recipe': 'recipe', 'transfer': 'transfer', 'task': 'task', 'task_opts': 'task_options', 'task_options': 'task_options', 'snapshots': 'snapshots',
     'method': 'method', 'init': 'init', 'per_image': 'per_image', 'sides': 'sides', 'patch_size': 'patch_size', 'bg_class': 'bg_class',
     'alpha': 'alpha', 'layer': ('layer', 'cluster.layer'), 'grid': ('grid', 'cluster.grid'), 'drop_at': 'schedule.milestones',

@@ -1,6 +1,6 @@
 """Fast paths (sslseg.models.fast, sslseg.data.cache, sslseg bench): same predictions as eager within the stated tolerance,
 levers that can be switched off, a clean fallback without a compiler or a GPU."""
-import contextlib, copy, io, warnings
+import contextlib, copy, csv, io, warnings
 import pytest
 import torch
 from torch import nn
@@ -234,3 +234,14 @@ def test_fast_and_eager_training_agree(one_thread):
     f, e = losses['fast'], losses['eager']
     assert f[-1] < 0.9 * f[0] and e[-1] < 0.9 * e[0], losses                              # both learn
     assert all(abs(a - b) < 0.05 * b for a, b in zip(f, e)), losses                         # and follow the same curve
+
+
+def test_val_every_validates_every_kth_and_the_last_epoch(one_thread, tmp_path):
+    "run.val_every=2 over 5 epochs validates after epochs 2, 4 and 5; best.pt is the best validated epoch; the metrics come from it."
+    from sslseg.train.segment import train_segmentation
+    r = train_segmentation(data='synthetic', size=(32, 48), n_train=8, n_val=4, epochs=5, batch_size=4, out=tmp_path / 'r', progress=False,
+                           val_every=2, n_show=0)
+    rows = list(csv.DictReader(open(tmp_path / 'r' / 'log.csv')))
+    assert [bool(x['valid_miou']) for x in rows] == [False, True, False, True, True]
+    best = max((x for x in rows if x['valid_miou']), key=lambda x: float(x['valid_miou']))
+    assert r['best_epoch'] == int(best['epoch']) and r['epochs_run'] == 5

@@ -51,6 +51,7 @@ def config_hash(d: dict, skip=HASH_SKIP) -> str:
         if isinstance(node, dict): node.pop(last, None)
     for run in (d.get('run'), (d.get('config') or {}).get('run') if isinstance(d.get('config'), dict) else None):
         if isinstance(run, dict) and run.get('amp') in ('auto', 'off'): run['amp'] = run['amp'] == 'auto'   # the booleans amp was before 'auto'
+        if isinstance(run, dict) and run.get('val_every') == 1: run.pop('val_every')                      # the default of a later field
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 def job_id(config: dict, data: str, skip=HASH_SKIP) -> str:

@@ -292,7 +292,9 @@ def fit(self: Learner) -> list[dict]:
         t0 = time.perf_counter()
         self.row = row = {'epoch': self.epoch + 1, 'step': 0, 'lr': None}
         row.update({f'train_{k}': v for k, v in self.one_epoch(True).items()})
-        if self.valid_dl is not None: row.update({f'valid_{k}': v for k, v in self.one_epoch(False).items()})
+        every = self.run.val_every or 1               # validate every k-th epoch and the last one
+        if self.valid_dl is not None and ((self.epoch + 1) % every == 0 or self.epoch + 1 >= self.epochs):
+            row.update({f'valid_{k}': v for k, v in self.one_epoch(False).items()})
         row['step'], row['time'] = self.step, time.perf_counter() - t0
         self.epoch += 1
         self.history.append(row)
