@@ -103,6 +103,7 @@ class RunConfig:
     progress: bool = True             # progress bars (--quiet: none)
     n_show: int = 4                   # val images in predictions.png
     val_every: int = 1                # validate after every k-th epoch and after the last (best.pt is the best validated epoch)
+    tensorboard: bool = False         # also write TensorBoard event files to OUT/tb (scalars, learning rate, prediction images)
 
 # %% ../nbs/01_config.ipynb #1fc54504
 def _check(ok: bool, problem: str, fix: str):
@@ -133,7 +134,7 @@ def _validate_common(c):
         _check(v is None or v >= 1, f"data.{k} must be >= 1 (or empty for the default), got {v}", f"pass --{k.replace('_', '-')} 8")
     _check(d.workers is None or d.workers >= 0, f"data.workers must be >= 0, got {d.workers}", "pass --workers 0 (load in the main process)")
 
-_COMMON = ('root', 'size', 'epochs', 'steps', 'batch_size', 'lr', 'seed', 'backbone', 'workers', 'device', 'out', 'resume', 'quiet')
+_COMMON = ('root', 'size', 'epochs', 'steps', 'batch_size', 'lr', 'seed', 'backbone', 'workers', 'device', 'out', 'resume', 'quiet', 'tensorboard')
 
 @dataclass
 class TrainConfig:
@@ -520,7 +521,7 @@ SHORTCUTS = {   # keyword / flag name -> config field; a tuple: the first field 
     'weighted': 'optim.class_weights',
     'epochs': 'run.epochs', 'steps': 'run.steps', 'max_steps': 'run.steps', 'batch_size': ('run.batch_size', 'batch_size'),
     'images_per_batch': 'run.batch_size', 'seed': ('run.seed', 'seed'), 'out': ('run.out', 'out'), 'device': ('run.device', 'device'),
-    'amp': 'run.amp', 'resume': 'run.resume', 'progress': 'run.progress', 'quiet': '!run.progress', 'n_show': 'run.n_show', 'val_every': 'run.val_every',
+    'amp': 'run.amp', 'resume': 'run.resume', 'progress': 'run.progress', 'quiet': '!run.progress', 'n_show': 'run.n_show', 'val_every': 'run.val_every', 'tensorboard': 'run.tensorboard',
     'recipe': 'recipe', 'transfer': 'transfer', 'task': 'task', 'task_opts': 'task_options', 'task_options': 'task_options', 'snapshots': 'snapshots',
     'method': 'method', 'init': 'init', 'per_image': 'per_image', 'sides': 'sides', 'patch_size': 'patch_size', 'bg_class': 'bg_class',
     'alpha': 'alpha', 'layer': ('layer', 'cluster.layer'), 'grid': ('grid', 'cluster.grid'), 'drop_at': 'schedule.milestones',

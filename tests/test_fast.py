@@ -245,3 +245,31 @@ def test_val_every_validates_every_kth_and_the_last_epoch(one_thread, tmp_path):
     assert [bool(x['valid_miou']) for x in rows] == [False, True, False, True, True]
     best = max((x for x in rows if x['valid_miou']), key=lambda x: float(x['valid_miou']))
     assert r['best_epoch'] == int(best['epoch']) and r['epochs_run'] == 5
+
+
+def test_a_redirected_log_has_one_plain_line_per_epoch(tmp_path):
+    "`sslseg train > log.txt`: no tqdm escape codes or bars in the file, one line per epoch with its numbers."
+    import subprocess, sys, os
+    log = tmp_path / 'log.txt'
+    with open(log, 'w') as f:
+        r = subprocess.run([sys.executable, '-c', 'import sys; from sslseg.run.cli import main; sys.exit(main())', 'train', '--out', str(tmp_path / 'r'),
+                            '--epochs', '2', '--size', '32', '48', '--set', 'data.n_train=8', '--set', 'data.n_val=4'],
+                           stdout=f, stderr=subprocess.STDOUT, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    text = log.read_text()
+    assert r.returncode == 0, text[-800:]
+    assert '\x1b' not in text and '\r' not in text, repr(text[:400])
+    epochs = [l for l in text.splitlines() if l.startswith('epoch ')]
+    assert [l.split()[1] for l in epochs] == ['1/2', '2/2'] and all('train_loss' in l and 'valid_miou' in l for l in epochs), text
+
+
+def test_tensorboard_events_are_written_and_read_back(tmp_path):
+    "run.tensorboard: event files under OUT/tb with the epoch scalars, the learning rate and the prediction images, readable by TensorBoard."
+    pytest.importorskip('tensorboard')
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from sslseg.train.segment import train_segmentation
+    train_segmentation(data='synthetic', size=(32, 48), n_train=8, n_val=4, epochs=2, batch_size=4, out=tmp_path / 'r', progress=False,
+                       tensorboard=True, n_show=2)
+    ea = EventAccumulator(str(tmp_path / 'r' / 'tb')); ea.Reload()
+    tags = ea.Tags()
+    assert {'train/loss', 'valid/miou', 'lr'} <= set(tags['scalars']) and 'predictions' in tags['images'], tags
+    assert [e.step for e in ea.Scalars('valid/miou')] == [2, 4]                               # 2 steps an epoch

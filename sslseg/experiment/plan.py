@@ -40,7 +40,7 @@ def data_fingerprint(name: str, root=None, splits=('train', 'val', 'test')) -> s
     return f"{name}:" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 # %% ../../nbs/experiment/01_plan.ipynb #82494415
-HASH_SKIP = ('run.out', 'run.progress', 'run.resume', 'run.device', 'run.n_show', 'data.workers', 'data.root')
+HASH_SKIP = ('run.out', 'run.progress', 'run.resume', 'run.device', 'run.n_show', 'run.tensorboard', 'data.workers', 'data.root')
 
 def config_hash(d: dict, skip=HASH_SKIP) -> str:
     "12 hex digits of the SHA-256 of config dict `d`, without the fields that do not change the result (output folder, root, device ...)."

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/00_learner.ipynb #e0f4d35a
 from __future__ import annotations
-import atexit, collections, csv, io, math, os, time
+import atexit, collections, csv, io, math, os, sys, time
 from pathlib import Path
 import torch
 from torch import nn
@@ -22,8 +22,8 @@ _all_ = ['Callback']   # still importable from sslseg.train(.learner); modules i
 
 # %% auto #0
 __all__ = ['LEARNER_SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'to_device', 'make_optimizer',
-           'Learner', 'LRSchedule', 'BestTracker', 'Checkpointer', 'CSVLogger', 'ProgressBar', 'PlateauStop',
-           'evaluate', 'Callback']
+           'Learner', 'LRSchedule', 'BestTracker', 'Checkpointer', 'CSVLogger', 'interactive', 'ProgressBar',
+           'TensorBoardLogger', 'PlateauStop', 'evaluate', 'Callback']
 
 # %% ../../nbs/train/00_learner.ipynb #2c495cfc
 def dist_env() -> tuple[int, int, int]:
@@ -140,6 +140,7 @@ class Learner:
         if not auto: self._set_levers({'amp': self.amp_mode != 'off', 'channels_last': bool(r.channels_last), 'fused_adam': True})
         self.epoch, self.step, self.history, self.best, self.stop, self.lr_drops = 0, 0, [], -math.inf, False, 0
         defaults = [LRSchedule(), BestTracker(), Checkpointer(), CSVLogger(), ProgressBar()]
+        if r.tensorboard and not any(isinstance(c, TensorBoardLogger) for c in cbs): defaults.append(TensorBoardLogger())
         self.cbs = sorted(defaults + list(cbs), key=lambda c: getattr(c, 'order', 0))
         for c in self.cbs: c.learn = self
         if r.resume and self.out is not None and (self.out / 'last.pt').is_file(): self.load_state(self.out / 'last.pt')
@@ -339,24 +340,57 @@ class CSVLogger(Callback):
         buf = io.StringIO(); w = csv.DictWriter(buf, keys); w.writeheader(); w.writerows(l.history)
         atomic_write(l.out / 'log.csv', lambda p: Path(p).write_text(buf.getvalue()))
 
+def interactive() -> bool:
+    "Whether progress goes to a terminal or a notebook (bars), rather than to a file or a pipe (one plain line per epoch)."
+    return sys.stderr.isatty() or 'ipykernel' in sys.modules
+
 class ProgressBar(Callback):
-    "tqdm bars for the run and for each pass."
+    "tqdm bars for the run and for each pass in a terminal or notebook; one plain line per epoch when stderr is a file or a pipe (no escape codes in a log)."
     order = 30
     def _on(self) -> bool: return self.learn.run.progress and self.learn.is_main
     def before_fit(self):
-        self.fit_bar = tqdm(total=self.learn.epochs, initial=self.learn.epoch, desc='fit', disable=not self._on())
+        self.plain = not interactive()
+        self.fit_bar = tqdm(total=self.learn.epochs, initial=self.learn.epoch, desc='fit', disable=not self._on() or self.plain)
     def _start(self, what):
         dl = self.learn.train_dl if what == 'train' else self.learn.valid_dl
-        self.bar = tqdm(total=len(dl), desc=f"epoch {self.learn.epoch + 1}/{self.learn.epochs} {what}", leave=False, disable=not self._on())
+        self.bar = tqdm(total=len(dl), desc=f"epoch {self.learn.epoch + 1}/{self.learn.epochs} {what}", leave=False,
+                        disable=not self._on() or self.plain)
     def before_train(self): self._start('train')
     def before_validate(self): self._start('valid')
     def after_batch(self):
         self.bar.update(1)
-        if self._on(): self.bar.set_postfix(loss=f"{self.learn.running_loss.item():.4f}")
+        if self._on() and not self.plain: self.bar.set_postfix(loss=f"{self.learn.running_loss.item():.4f}")
     def after_epoch(self):
         self.bar.close(); self.fit_bar.update(1)
-        self.fit_bar.set_postfix({k: f"{v:.4f}" for k, v in self.learn.history[-1].items() if k.startswith(('train_', 'valid_'))})
+        row = self.learn.history[-1]
+        shown = {k: f"{v:.4f}" for k, v in row.items() if k.startswith(('train_', 'valid_')) and isinstance(v, float)}
+        self.fit_bar.set_postfix(shown)
+        if self._on() and self.plain:
+            print(f"epoch {self.learn.epoch}/{self.learn.epochs}  step {self.learn.step}  " + '  '.join(f"{k} {v}" for k, v in shown.items())
+                  + f"  {row.get('time', 0):.1f} s", file=sys.stderr, flush=True)
     def after_fit(self): self.fit_bar.close()
+
+class TensorBoardLogger(Callback):
+    """TensorBoard event files in OUT/tb (`run.tensorboard`): every number of each epoch's log row (losses, metrics, learning rate) at its step,
+    and `figure(learn)`'s figure per epoch when given (segmentation runs: the val predictions). Open with `tensorboard --logdir OUT/tb`."""
+    order = 21
+    def __init__(self, figure=None): self.figure, self.w = figure, None
+    def before_fit(self):
+        l = self.learn
+        if not l.is_main or l.out is None: return
+        try: from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:
+            raise SSLSegError("run.tensorboard is on but the tensorboard package is missing", None, "pip install tensorboard (or --set run.tensorboard=false)") from e
+        self.w = SummaryWriter(str(l.out / 'tb'), purge_step=l.step if l.step else None)   # a resumed run drops the events after its checkpoint
+    def after_epoch(self):
+        if self.w is None: return
+        l = self.learn
+        for k, v in l.history[-1].items():
+            if isinstance(v, (int, float)) and k not in ('epoch', 'step'): self.w.add_scalar(k.replace('_', '/', 1), v, l.step)
+        if self.figure is not None and (fig := self.figure(l)) is not None: self.w.add_figure('predictions', fig, l.step)
+        self.w.flush()
+    def after_fit(self):
+        if self.w is not None: self.w.close(); self.w = None
 
 # %% ../../nbs/train/00_learner.ipynb #3d294a85
 class PlateauStop(Callback):

@@ -95,6 +95,10 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     fit_sub, val_ds = cache_dataset(fit_sub, cfg.data.cache, cw), cache_dataset(val_ds, cfg.data.cache, cw)   # augmentation still per epoch
     resolved = to_dict(cfg)
     meta = {'classes': list(train_ds.classes), 'ignore_index': train_ds.ignore_index, 'config': resolved, 'transfer_report': report}
+    if r.tensorboard:        # the val predictions as an image per epoch, beside the scalars
+        from sslseg.train.learner import TensorBoardLogger
+        shown = range(min(r.n_show or 2, len(val_ds)))
+        cbs = [*cbs, TensorBoardLogger(lambda l: prediction_figure(l.raw_model, val_ds, shown, device=l.device, pyplot=False))]
     learn = Learner(model, task, DataLoader(fit_sub, bs, num_workers=nw, drop_last=len(fit_sub) > bs), DataLoader(val_ds, bs, num_workers=nw),
                     optim=cfg.optim, schedule=cfg.schedule, run=r, cbs=cbs, meta=meta)
     if learn.is_main: save_config(cfg, out / 'config.yaml')
