@@ -13,7 +13,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['REGISTRIES', 'FINISHED_FILES', 'RUN_FILES', 'SSLSegError', 'Registry', 'default_device', 'cpu_cores',
            'seed_everything', 'atomic_write', 'atomic_torch_save', 'atomic_json', 'output_folder', 'output_files',
-           'median_time', 'camvid_root', 'save_checkpoint', 'load_checkpoint']
+           'median_time', 'camvid_root', 'run_slow', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #0c21190a
 class SSLSegError(Exception):
@@ -165,6 +165,14 @@ def camvid_root() -> Path | None:
     "The CamVid root from `$SSLSEG_CAMVID`, or None when it is unset or missing."
     p = os.environ.get('SSLSEG_CAMVID')
     return Path(p) if p and Path(p).is_dir() else None
+
+def run_slow(minutes: float, what: str) -> bool:
+    """Whether a notebook's `#| slow` cell runs its minutes-long job: only when the reader asks, with `SSLSEG_RUN_SLOW=1` in the environment
+    (or `os.environ['SSLSEG_RUN_SLOW'] = '1'` in a cell; `tests/run_all.sh --runslow` sets it for `nbdev_test --flags slow`). Otherwise one
+    line says what was skipped and how long it takes, so Run All in JupyterLab never starts it by accident."""
+    if os.environ.get('SSLSEG_RUN_SLOW', '') not in ('', '0'): return True
+    print(f"skipped: {what} (about {minutes:g} min on a 2-core CPU). To run it: os.environ['SSLSEG_RUN_SLOW'] = '1', then run this cell again.")
+    return False
 
 # %% ../nbs/00_core.ipynb #0017e7f5
 def save_checkpoint(path, model: nn.Module, meta: dict | None = None, **state):
