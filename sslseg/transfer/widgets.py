@@ -4,14 +4,17 @@
 
 # %% ../../nbs/transfer/04_widgets.ipynb #ae51f20f
 from __future__ import annotations
+import html, shlex
 from dataclasses import replace
+from pathlib import Path
+from ..core import atomic_json
 from ..models.erfnet import param_count
 from ..models.receptive import receptive_fields
 from .load import TransferSpec, parse_units, unit_map, unit_modules, _raw
 from .freeze import blocks_of, parse_blocks
 
 # %% auto #0
-__all__ = ['freeze_choices', 'spec_from_frozen', 'freeze_choices_names', 'trainable_params', 'FreezePanel']
+__all__ = ['freeze_choices', 'spec_from_frozen', 'freeze_choices_names', 'spec_flags', 'trainable_params', 'FreezePanel']
 
 # %% ../../nbs/transfer/04_widgets.ipynb #4fc769cf
 def freeze_choices(model, level: str = 'block', input_size=(360, 480)) -> dict[str, dict]:
@@ -48,6 +51,17 @@ def freeze_choices_names(model, level: str = 'block') -> list[str]:
     "The names of the choosable parts (without computing receptive fields)."
     return list(blocks_of(model)) if level == 'block' else list(unit_map(model))
 
+def spec_flags(spec: TransferSpec) -> list[str]:
+    "The `sslseg train` transfer flags that build `spec` (its fields that differ from the defaults)."
+    d, base, out = spec.to_dict(), TransferSpec().to_dict(), []
+    for k, v in d.items():
+        if v == base[k]: continue
+        flag = '--' + k.replace('_', '-')
+        if k == 'layers': out += [a for r, c in v.items() for a in ('--layers', f'{r}={c}')]
+        elif isinstance(v, bool): out.append(flag if v else '--no-' + k.replace('_', '-'))
+        else: out += [flag, str(v)]
+    return out
+
 def trainable_params(model, spec: TransferSpec) -> int:
     "Parameters a spec's freezing leaves trainable (the model is not changed)."
     m = _raw(model); frozen = set()
@@ -58,26 +72,57 @@ def trainable_params(model, spec: TransferSpec) -> int:
     return param_count(m) - sum(param_count(x) for x in unit_modules(m, sorted(frozen)))
 
 # %% ../../nbs/transfer/04_widgets.ipynb #04dce1f7
+def _units_label(p: str, units: list[str]) -> str:
+    "'block2 (layer2-7)'; a part that is one unit is named once."
+    if units == [p]: return p
+    return f"{p} ({', '.join(units) if len(units) < 3 else units[0] + '-' + units[-1].lstrip('abcdefghijklmnopqrstuvwxyz_')})"
+
 class FreezePanel:
-    "ipywidgets panel: a checkbox per block/layer (checked = frozen) with params and RF; `.spec()` gives the `TransferSpec`."
-    def __init__(self, model, level: str = 'block', base: TransferSpec | None = None, input_size=(360, 480)):
+    """ipywidgets panel: a checkbox per block/layer (checked = frozen) with params and RF, the trainable count, the equivalent `sslseg train`
+    flags (live), and a button that saves the choice as a transfer config file for `--transfer-config`. `.spec()` gives the `TransferSpec`."""
+    def __init__(self, model, level: str = 'block', base: TransferSpec | None = None, input_size=(360, 480), path: str = 'transfer.json'):
         import ipywidgets as W
         self.model, self.level, self.base = model, level, base or TransferSpec()
         self.choices = freeze_choices(model, level, input_size)
         self.total = param_count(_raw(model))
         self.boxes = {p: W.Checkbox(value=False, indent=False, layout=W.Layout(width='auto'),
-                                    description=f"{p} ({', '.join(c['units']) if len(c['units']) < 3 else c['units'][0] + '-' + c['units'][-1]}): "
-                                                f"{c['params']:,} params, RF {c['rf'][0]}x{c['rf'][1]}")
+                                    description=f"{_units_label(p, c['units'])}: {c['params']:,} params, RF {c['rf'][0]}x{c['rf'][1]}")
                       for p, c in self.choices.items()}
-        self.label = W.HTML()
+        self.label, self.flags, self.saved = W.HTML(), W.HTML(), W.HTML()
+        self.path = W.Text(value=path, description='file', layout=W.Layout(width='320px'))
+        self.button = W.Button(description='save transfer config', icon='save')
+        self.button.on_click(lambda _: self._save_clicked())
         for b in self.boxes.values(): b.observe(lambda _: self.update(), names='value')
-        self.widget = W.VBox([W.HTML(f"<b>frozen {level}s</b> (RF at {input_size[0]}x{input_size[1]})"), *self.boxes.values(), self.label])
+        self.widget = W.VBox([W.HTML(f"<b>frozen {level}s</b> (checked = transferred and kept fixed; RF at {input_size[0]}x{input_size[1]})"),
+                              *self.boxes.values(), self.label, self.flags, W.HBox([self.path, self.button]), self.saved])
         self.update()
 
     def frozen(self) -> list[str]: return [p for p, b in self.boxes.items() if b.value]
     def spec(self) -> TransferSpec: return spec_from_frozen(self.model, self.frozen(), self.level, self.base)
+    def trainable(self) -> str:
+        n = trainable_params(self.model, self.spec()); pct = 100 * n / self.total
+        return f"trainable: {n:,} of {self.total:,} parameters ({pct:.2f} %; frozen {self.total - n:,})"
+    def command(self) -> str: return ' '.join(['sslseg train', *(shlex.quote(a) for a in spec_flags(self.spec()))])
     def update(self):
-        n = trainable_params(self.model, self.spec())
-        self.label.value = f"trainable: {n:,} of {self.total:,} parameters ({100 * n / self.total:.1f} %)"
+        self.label.value = html.escape(self.trainable())
+        self.flags.value = f"<code>{html.escape(self.command())}</code>"
+    def save(self, path=None) -> Path:
+        "Write the spec's non-default fields as JSON (a file `sslseg train --transfer-config` reads); returns the path."
+        p = Path(path or self.path.value)
+        d, base = self.spec().to_dict(), TransferSpec().to_dict()
+        atomic_json({k: v for k, v in d.items() if v != base[k]}, p)
+        return p
+    def _save_clicked(self):
+        try: p = self.save(); self.saved.value = f"saved <code>{html.escape(str(p))}</code>: <code>sslseg train --transfer-config {html.escape(shlex.quote(str(p)))}</code>"
+        except Exception as e: self.saved.value = f"<span style='color:#b00'>not saved: {html.escape(str(e))}</span>"
+    def _repr_html_(self) -> str:
+        "A static rendering (the docs, a notebook reopened without its kernel): the parts with their state, the count and the command."
+        rows = ''.join(f"<tr><td>{'☑' if b.value else '☐'}</td><td>{html.escape(_units_label(p, self.choices[p]['units']))}</td>"
+                       f"<td style='text-align:right'>{self.choices[p]['params']:,}</td><td>{self.choices[p]['rf'][0]}x{self.choices[p]['rf'][1]}</td></tr>"
+                       for p, b in self.boxes.items())
+        return (f"<table><tr><th>frozen</th><th>{self.level}</th><th>params</th><th>RF</th></tr>{rows}</table>"
+                f"<p>{html.escape(self.trainable())}<br><code>{html.escape(self.command())}</code></p>")
     def _ipython_display_(self):
-        from IPython.display import display; display(self.widget)
+        "The live panel, and below it the static rendering that stays readable where widgets cannot be shown."
+        from IPython.display import display, HTML
+        display(self.widget); display(HTML(f"<details><summary>static view (for the docs and reopened notebooks)</summary>{self._repr_html_()}</details>"))
