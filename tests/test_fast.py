@@ -136,9 +136,11 @@ def test_cli_bench_prints_ratios(one_thread):
     with contextlib.redirect_stdout(buf):
         assert cli_bench(['--sizes', '32x48', '--batch-size', '2', '--repeats', '1', '--rounds', '1', '--camvid', '', '--workers', '0']) == 0
     out = buf.getvalue()
-    row = next(l for l in out.splitlines() if l.startswith('erfnet'))
     import re
-    assert '32x48' in row and len(re.findall(r'\d+\.\d\dx', row)) == 2, out                      # two ratios: train and inference
+    for kind in ('train', 'infer'):                # the chosen levers and their ratio, then every candidate timed, eager among them
+        row = next(l for l in out.splitlines() if l.startswith(f'erfnet 32x48 {kind}: chose '))
+        assert re.search(r'\d+\.\d\dx eager float32', row), out
+    assert len(re.findall(r'^ +eager +[\d.]+ ms +1\.00x', out, re.M)) == 2, out
     assert 'cached' in out and 'rendered' in out
 
 
