@@ -151,7 +151,7 @@ def _infer_fn(model, xb, lv, device):
 _MEMO: dict = {}       # this process's choices: a cache that cannot be written is not measured twice
 
 def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: dict | None = None, cache: bool = True, rounds: int = 3,
-           tol: float = TOLERANCE, measure=None, log=None) -> dict:
+           measure=None) -> dict:
     """The levers of the `kind` path ('train': amp, channels_last, fused Adam; 'infer': amp, channels_last, BN folding) for `model` on batches
     like `xb` (a tensor, or a structure the model takes whose first 4-d tensor gives the shape class), chosen by timing every candidate on copies of the model (the model itself is untouched) and kept per machine, model and shape
     class in `cache_file()`. `measure(fns)` times the candidates (default: `alternate`, `rounds` rounds). Returns the entry: `levers`, `label`, `times_ms`, `errors`, `speedup` over eager float32, `key`, `measured`."""
@@ -172,27 +172,25 @@ def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: di
         ref = fns[label(eager)][1]()
         errors = {k: _rel_err(f[1](), ref) for k, f in fns.items()}
         times = (measure or (lambda fs: alternate(fs, rounds, time.perf_counter, sync)))({k: f[0] for k, f in fns.items()})
-    best = pick(times, errors, tol, label(eager))
+    best = pick(times, errors, TOLERANCE, label(eager))
     entry = dict(kind=kind, levers=cands[best], label=best, eager=label(eager), speedup=times[label(eager)] / times[best],
                  times_ms={k: round(t * 1e3, 2) for k, t in times.items()}, errors={k: float(f"{e:.2e}") for k, e in errors.items()},
                  key=key, measured=datetime.datetime.now().isoformat(timespec='seconds'))
     if cache: _MEMO[key] = entry; write_cache(key, entry)
-    if log: log(f"levers ({kind}, {shape_class(x4.shape)}): {best}, {entry['speedup']:.2f}x eager float32 "
-                f"(measured once on this machine, kept in {cache_file()})")
     return entry
 
-def resolve_levers(kind: str, amp, model: nn.Module, xb, device=None, channels_last: bool | None = None,
-                   fold: bool | None = None, fused: bool | None = None, log=None) -> dict:
+def resolve_levers(kind: str, amp, model: nn.Module, xb, device=None, given: dict | None = None) -> dict:
     """The levers a run uses: `amp` 'auto' measures them (`choose`), unless the images are smaller than AUTO_MIN_PIXELS or the batch has no
-    image tensor (eager float32); 'on' and 'off' fix autocast on or off and keep the other levers as given (`channels_last`, `fold` for
-    inference, `fused` Adam for training; None: on). A lever given as False is never turned on."""
+    image tensor (eager float32); 'on' and 'off' fix autocast on or off and keep the other levers as `given` ({'channels_last': ...,
+    'fold_bn': ... for inference, 'fused_adam': ... for training}; missing or None: on). A lever given as False is never turned on."""
     mode, x4 = amp_mode(amp), _first_4d(xb)
     other = 'fused_adam' if kind == 'train' else 'fold_bn'
-    given = {'channels_last': channels_last, other: fold if kind == 'infer' else fused}
+    given = {'channels_last': None, other: None, **(given or {})}
+    channels_last = given['channels_last']
     if mode == 'auto':
         if x4 is None or x4.shape[-2] * x4.shape[-1] < AUTO_MIN_PIXELS: return {'amp': False, 'channels_last': False, other: False}
         fixed = {k: v for k, v in given.items() if v is False}       # a lever turned off by the user stays off
-        return choose(kind, model, xb, device, fixed, log=log)['levers']
+        return choose(kind, model, xb, device, fixed)['levers']
     dev = device if device is not None else x4.device if x4 is not None else 'cpu'
     return {'amp': mode == 'on' and low_dtype(dev) is not None,
             'channels_last': True if channels_last is None else channels_last, other: True if given[other] is None else given[other]}

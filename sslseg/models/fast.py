@@ -174,7 +174,7 @@ class FastInference(nn.Module):
             from sslseg.models.autotune import resolve_levers
             x4 = [t for t in _tensors(x) if t.dim() == 4 and t.is_floating_point()]
             src = self.source.to(self.device)
-            lv = (resolve_levers('infer', 'auto', src, x4[0], self.device, channels_last=self.want_cl, fold=self.fold) if x4 else
+            lv = (resolve_levers('infer', 'auto', src, x4[0], self.device, given={'channels_last': self.want_cl, 'fold_bn': self.fold}) if x4 else
                   {'amp': False, 'channels_last': False, 'fold_bn': self.fold})
             self._build(src, lv)
         if self.channels_last: x = to_channels_last(x)

@@ -215,8 +215,8 @@ def _set_levers(self: Learner, lv: dict):
 def _choose_levers(self: Learner, xb):
     "At the first step of a run with amp 'auto': measure the levers on this batch's shape (or read them from the cache), then use them."
     adam = isinstance(self.opt, torch.optim.Adam) and bool(self.opt.defaults.get('fused'))
-    self._set_levers(resolve_levers('train', 'auto', self.raw_model, xb, self.device, channels_last=None if self.run.channels_last else False,
-                                    fused=None if adam else False))
+    self._set_levers(resolve_levers('train', 'auto', self.raw_model, xb, self.device,
+                                    given={'channels_last': None if self.run.channels_last else False, 'fused_adam': None if adam else False}))
 
 # %% ../../nbs/train/00_learner.ipynb #62408293
 def _add_states(acc: dict, new: dict) -> dict:
