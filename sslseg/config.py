@@ -134,7 +134,7 @@ def _validate_common(c):
         _check(v is None or v >= 1, f"data.{k} must be >= 1 (or empty for the default), got {v}", f"pass --{k.replace('_', '-')} 8")
     _check(d.workers is None or d.workers >= 0, f"data.workers must be >= 0, got {d.workers}", "pass --workers 0 (load in the main process)")
 
-_COMMON = ('root', 'size', 'epochs', 'steps', 'batch_size', 'lr', 'seed', 'backbone', 'workers', 'device', 'out', 'resume', 'quiet', 'tensorboard')
+_COMMON = ('root', 'size', 'epochs', 'steps', 'batch_size', 'lr', 'seed', 'backbone', 'workers', 'device', 'out', 'resume', 'quiet', 'tensorboard', 'amp')
 
 @dataclass
 class TrainConfig:
