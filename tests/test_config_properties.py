@@ -68,34 +68,35 @@ def refused(fn, key: str) -> str:
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+def wrong(fields):
+    "A (config class, dotted key, wrong-typed value) drawn from `fields`."
+    return st.sampled_from(fields).flatmap(lambda f: wrong_values(_base(f[2])).map(lambda v: (f[0], f[1], v)))
+
 
 @SETTINGS
-@given(st.sampled_from(FIELDS), st.data())
-def test_a_wrong_type_in_a_config_mapping_is_refused_naming_the_key(field, data):
+@given(wrong(FIELDS))
+def test_a_wrong_type_in_a_config_mapping_is_refused_naming_the_key(case):
     "As from a YAML/JSON file: the nested mapping {section: {key: value}}."
-    cls, key, hint = field
-    v = data.draw(wrong_values(_base(hint)), label=key)
+    cls, key, v = case
     msg = refused(lambda: from_dict(cls, _nested(key, v)), key)
     assert 'must be' in msg
 
 
 @SETTINGS
-@given(st.sampled_from(FIELDS), st.data())
-def test_a_wrong_type_given_by_set_is_refused_naming_the_key(field, data):
+@given(wrong(FIELDS))
+def test_a_wrong_type_given_by_set_is_refused_naming_the_key(case):
     "As `--set key=value` writes it: the value as JSON text, read back by parse_opts, applied by override."
-    cls, key, hint = field
-    v = data.draw(wrong_values(_base(hint)), label=key)
+    cls, key, v = case
     if isinstance(v, str) and v in ('null', 'true', 'false', 'None', 'True', 'False'): return   # --set reads these as None / booleans
     text = v if isinstance(v, str) else json.dumps(v)
     refused(lambda: override(cls(), parse_opts([f'{key}={text}'], 'config')), key)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from([f for f in FIELDS if f[0] is not TransferSpec]), st.data())
-def test_a_wrong_type_in_a_config_file_names_the_key_and_the_file(tmp_path_factory, field, data):
+@given(wrong([f for f in FIELDS if f[0] is not TransferSpec]))
+def test_a_wrong_type_in_a_config_file_names_the_key_and_the_file(tmp_path_factory, case):
     "A config file on disk (JSON, which YAML reads too): the error names the key and the file."
-    cls, key, hint = field
-    v = data.draw(wrong_values(_base(hint)), label=key)
+    cls, key, v = case
     path = tmp_path_factory.mktemp('cfg') / 'bad.yaml'
     path.write_text(json.dumps(_nested(key, v)))
     msg = refused(lambda: load_config(path, cls), key)
@@ -103,11 +104,10 @@ def test_a_wrong_type_in_a_config_file_names_the_key_and_the_file(tmp_path_facto
 
 
 @SETTINGS
-@given(st.sampled_from([f for f in FIELDS if f[0] is TransferSpec]), st.data())
-def test_a_wrong_type_in_a_transfer_config_is_refused(field, data):
+@given(wrong([f for f in FIELDS if f[0] is TransferSpec]))
+def test_a_wrong_type_in_a_transfer_config_is_refused(case):
     "What --transfer-config and a spec's transfer: section go through (the issue's `prune_amount: half`)."
-    _, key, hint = field
-    v = data.draw(wrong_values(_base(hint)), label=key)
+    _, key, v = case
     refused(lambda: TransferSpec.from_dict({key: v}), key)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from ..core import atomic_json
-from .fast import autocast, fold_bn, to_channels_last, to_float, map_tensors, has_hooks, fast_adam
+from .fast import autocast, fold_bn, to_channels_last, fast_adam, _tensors
 
 
 # %% auto #0
@@ -108,14 +108,10 @@ def alternate(fns: dict, rounds: int = 3, timer=time.perf_counter, sync=lambda: 
 # %% ../../nbs/models/04_autotune.ipynb #4aab0efe
 def _proxy_loss(out) -> torch.Tensor:
     "A loss of any output structure (a segmentation or a pretext head): the mean square of every float tensor. Its backward costs what the real one does."
-    ts = []
-    map_tensors(lambda t: ts.append(t.float().square().mean()) if t.is_floating_point() else None, out)
-    return sum(ts)
+    return sum(t.float().square().mean() for t in _tensors(out) if t.is_floating_point())
 
 def _flat_out(out) -> torch.Tensor:
-    ts = []
-    map_tensors(lambda t: ts.append(t.detach().float().flatten()) if t.is_floating_point() else None, out)
-    return torch.cat(ts)
+    return torch.cat([t.detach().float().flatten() for t in _tensors(out) if t.is_floating_point()])
 
 def _rel_err(a, b) -> float: return ((a - b).norm() / b.norm().clamp_min(1e-12)).item()
 
@@ -124,9 +120,7 @@ def _layout(m: nn.Module, channels_last: bool) -> nn.Module:
 
 def _first_4d(xb) -> torch.Tensor | None:
     "The first 4-d float tensor of a batch (a tensor or a nested structure): what the shape class is read from."
-    ts = []
-    map_tensors(lambda t: ts.append(t) if t.dim() == 4 and t.is_floating_point() else None, xb)
-    return ts[0] if ts else None
+    return next((t for t in _tensors(xb) if t.dim() == 4 and t.is_floating_point()), None)
 
 def _train_fn(model, xb, lv, device):
     m = _layout(copy.deepcopy(model).train(), lv['channels_last'])
@@ -186,12 +180,11 @@ def resolve_levers(kind: str, amp, model: nn.Module, xb, device=None, given: dic
     mode, x4 = amp_mode(amp), _first_4d(xb)
     other = 'fused_adam' if kind == 'train' else 'fold_bn'
     given = {'channels_last': None, other: None, **(given or {})}
-    channels_last = given['channels_last']
     if mode == 'auto':
         if x4 is None or x4.shape[-2] * x4.shape[-1] < AUTO_MIN_PIXELS: return {'amp': False, 'channels_last': False, other: False}
         fixed = {k: v for k, v in given.items() if v is False}       # a lever turned off by the user stays off
         return choose(kind, model, xb, device, fixed)['levers']
     dev = device if device is not None else x4.device if x4 is not None else 'cpu'
     return {'amp': mode == 'on' and low_dtype(dev) is not None,
-            'channels_last': True if channels_last is None else channels_last, other: True if given[other] is None else given[other]}
+            **{k: True if v is None else v for k, v in given.items()}}
 

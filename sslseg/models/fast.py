@@ -171,11 +171,10 @@ class FastInference(nn.Module):
         self.source = None
     def forward(self, x):
         if self.model is None:
-            from sslseg.models.autotune import resolve_levers
-            x4 = [t for t in _tensors(x) if t.dim() == 4 and t.is_floating_point()]
-            src = self.source.to(self.device)
-            lv = (resolve_levers('infer', 'auto', src, x4[0], self.device, given={'channels_last': self.want_cl, 'fold_bn': self.fold}) if x4 else
-                  {'amp': False, 'channels_last': False, 'fold_bn': self.fold})
+            from sslseg.models.autotune import resolve_levers, _first_4d
+            src, x4 = self.source.to(self.device), _first_4d(x)
+            lv = (resolve_levers('infer', 'auto', src, x4, self.device, given={'channels_last': self.want_cl, 'fold_bn': self.fold}) if x4 is not None
+                  else {'amp': False, 'channels_last': False, 'fold_bn': self.fold})
             self._build(src, lv)
         if self.channels_last: x = to_channels_last(x)
         ctx = torch.inference_mode() if self.grad_mode == 'inference_mode' else torch.no_grad()

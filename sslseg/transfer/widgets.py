@@ -51,11 +51,15 @@ def freeze_choices_names(model, level: str = 'block') -> list[str]:
     "The names of the choosable parts (without computing receptive fields)."
     return list(blocks_of(model)) if level == 'block' else list(unit_map(model))
 
+def _changed(spec: TransferSpec) -> dict:
+    "The fields of `spec` that differ from the defaults."
+    base = TransferSpec().to_dict()
+    return {k: v for k, v in spec.to_dict().items() if v != base[k]}
+
 def spec_flags(spec: TransferSpec) -> list[str]:
     "The `sslseg train` transfer flags that build `spec` (its fields that differ from the defaults)."
-    d, base, out = spec.to_dict(), TransferSpec().to_dict(), []
-    for k, v in d.items():
-        if v == base[k]: continue
+    out = []
+    for k, v in _changed(spec).items():
         flag = '--' + k.replace('_', '-')
         if k == 'layers': out += [a for r, c in v.items() for a in ('--layers', f'{r}={c}')]
         elif isinstance(v, bool): out.append(flag if v else '--no-' + k.replace('_', '-'))
@@ -109,8 +113,7 @@ class FreezePanel:
     def save(self, path=None) -> Path:
         "Write the spec's non-default fields as JSON (a file `sslseg train --transfer-config` reads); returns the path."
         p = Path(path or self.path.value)
-        d, base = self.spec().to_dict(), TransferSpec().to_dict()
-        atomic_json({k: v for k, v in d.items() if v != base[k]}, p)
+        atomic_json(_changed(self.spec()), p)
         return p
     def _save_clicked(self):
         try: p = self.save(); self.saved.value = f"saved <code>{html.escape(str(p))}</code>: <code>sslseg train --transfer-config {html.escape(shlex.quote(str(p)))}</code>"
