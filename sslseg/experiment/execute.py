@@ -99,6 +99,7 @@ class Progress:
         self.out, self.workers, self.log, self.t0 = out, workers, log, time.perf_counter()
         self.total = len(jobs); self.skipped = sum(j.done for j in jobs)
         self.left = {j.id: j.kind for j in jobs if not j.done}; self.times = {}
+        self.states = {j.id: dict(name=j.name, kind=j.kind, state='done' if j.done else 'todo') for j in jobs}
         log(f"experiment: {self.total} jobs ({sum(j.kind == 'train' for j in jobs)} runs, {sum(j.kind != 'train' for j in jobs)} stages); "
             f"{self.skipped} already done, {len(self.left)} to do")
     def eta(self) -> float | None:
@@ -113,9 +114,19 @@ class Progress:
         eta = self.eta()
         self.log(f"[{done}/{self.total}] {job.kind:8} {job.name}{score}  {_fmt_s(seconds)}  | left {len(self.left)}"
                  + (f", about {_fmt_s(eta)}" if eta is not None and self.left else ''))
-        atomic_json(dict(total=self.total, done=done, skipped=self.skipped, left=len(self.left), eta_seconds=eta,
+        self.states.get(job.id, {})['state'] = 'done'; self._write(eta)
+    def state(self, job: Job, state: str, scheduler_id: str | None = None, quiet: bool = False):
+        "Record that `job` is now `state` (queued, running, done, failed) under scheduler job `scheduler_id`; a change is printed unless `quiet`."
+        rec = self.states.setdefault(job.id, dict(name=job.name, kind=job.kind, state='todo'))
+        if rec['state'] == state and rec.get('scheduler_id') == scheduler_id: return
+        rec.update(state=state, **({'scheduler_id': scheduler_id} if scheduler_id else {}))
+        if not quiet and state in ('queued', 'running'): self.log(f"{state:8} {job.kind:8} {job.name}" + (f"  [job {scheduler_id}]" if scheduler_id else ''))
+        self._write(self.eta())
+    def _write(self, eta):
+        counts = {k: sum(r['state'] == k for r in self.states.values()) for k in ('todo', 'queued', 'running', 'done', 'failed')}
+        atomic_json(dict(total=self.total, done=self.total - len(self.left), skipped=self.skipped, left=len(self.left), eta_seconds=eta,
                          seconds_per_job={k: statistics.median(v) for k, v in self.times.items()},
-                         elapsed=round(time.perf_counter() - self.t0, 1)), self.out / 'progress.json')
+                         elapsed=round(time.perf_counter() - self.t0, 1), states=counts, jobs=self.states), self.out / 'progress.json')
 
 JOB_MODULE = 'sslseg.experiment'      # `python -m sslseg.experiment JOB.json` runs one job (`job_main`, below)
 
@@ -133,11 +144,16 @@ def _die_with_parent():
         ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
     except (OSError, AttributeError): pass
 
-def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus: int = 0, log=print) -> Progress:
-    "Run the jobs not yet done, each id once, dependencies first: in this process (`inline`), or up to `workers` processes at once (`process`, `torchrun`)."
+def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus: int = 0, log=print, slurm=None) -> Progress:
+    """Run the jobs not yet done, each id once, dependencies first: in this process (`inline`), up to `workers` processes at once
+    (`process`, `torchrun`), or as scheduler jobs through submitit (`slurm`, `submitit-local`; `slurm` a `SlurmConfig` or its dict)."""
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     jobs = list({j.id: j for j in jobs}.values())   # one job per id, in the order of first appearance
     if launcher == 'auto': launcher = 'inline' if workers == 1 else 'process'
+    if launcher in ('slurm', 'submitit-local'):
+        from sslseg.experiment.slurm import execute_submitit, slurm_config
+        sc = slurm if hasattr(slurm, 'poll') else slurm_config(slurm)
+        return execute_submitit(jobs, out, launcher, sc, gpus, Progress(jobs, out, sc.max_jobs or len(jobs), log), log)
     prog = Progress(jobs, out, 1 if launcher == 'torchrun' else workers, log)
     todo = [j for j in jobs if not j.done]; done = {j.id for j in jobs if j.done}
     if launcher == 'inline':
@@ -162,7 +178,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
             while ready and len(running) < workers:
                 j = ready.pop(0); todo.remove(j)
                 j.folder.mkdir(parents=True, exist_ok=True); logf = open(j.folder / 'job.log', 'ab')
-                running[j.id] = (j, _launch(j, launcher, gpus, threads, logf), time.perf_counter(), logf)
+                running[j.id] = (j, _launch(j, launcher, gpus, threads, logf), time.perf_counter(), logf); prog.state(j, 'running', quiet=True)
             if not running and todo:
                 raise SSLSegError(f"{len(todo)} job(s) wait for stages that failed", out, "see the failed stage's job.log, fix it and rerun")
             time.sleep(0.2)
@@ -172,7 +188,8 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
                 if p.returncode == 0 and j.done:
                     done.add(jid); prog.finished(j, time.perf_counter() - t, json.loads(j.done_file.read_text()))
                 else:
-                    failed.append(j); tail = (j.folder / 'job.log').read_text(errors='replace').strip().splitlines()[-1:] or ['']
+                    failed.append(j); prog.state(j, 'failed', quiet=True)
+                    tail = (j.folder / 'job.log').read_text(errors='replace').strip().splitlines()[-1:] or ['']
                     log(f"FAILED {j.kind} {j.name} (exit {p.returncode}): {tail[0]}  [{j.folder / 'job.log'}]")
                     todo = [t_ for t_ in todo if jid not in t_.deps]
     finally:

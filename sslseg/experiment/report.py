@@ -5,12 +5,13 @@
 # %% ../../nbs/experiment/03_report.ipynb #1e5dea02
 from __future__ import annotations
 import copy, json, math, statistics, typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from ..core import SSLSegError, atomic_json, atomic_write
 from .spec import *
 from .plan import *
 from .execute import execute
+from .slurm import slurm_config
 
 # %% auto #0
 __all__ = ['MDE_NOTE', 'collect', 'paired', 'verdict', 'summarize', 'min_detectable_effect', 'claims_table', 'read_claims',
@@ -263,7 +264,17 @@ class ExperimentConfig:
     dry_run: bool = False               # list the jobs and whether they are done; run nothing
     report_only: bool = False           # write the tables and charts of what has finished; run nothing
     per_class: bool | None = None       # per-class IoU columns in the tables (None: the spec's per_class:)
-    flags: typing.ClassVar = ('out', 'root', 'jobs', 'dry_run', 'report_only', 'per_class')   # the command-line flags (sslseg.config.add_config_flags)
+    launcher: str | None = field(default=None, metadata=dict(choices=LAUNCHERS))   # how jobs run: inline, process, torchrun, slurm, submitit-local (None: the spec's launcher:)
+    gpus: int | None = None             # GPUs per run, one DDP process each (None: the spec's gpus:)
+    partition: str | None = None        # slurm: the partition (None: the spec's slurm.partition, else the cluster's default)
+    account: str | None = None          # slurm: the account charged (None: the spec's slurm.account)
+    time: int | None = None             # slurm: minutes per job before it is requeued and resumes (None: the spec's slurm.time, 60)
+    cpus: int | None = None             # slurm: CPU cores per task (None: the spec's slurm.cpus, 2)
+    mem_gb: float | None = None         # slurm: memory per job in GB (None: the spec's slurm.mem_gb, else the partition's default)
+    max_jobs: int | None = None         # slurm: jobs queued or running at once (None: the spec's slurm.max_jobs, else all that are ready)
+    flags: typing.ClassVar = ('out', 'root', 'jobs', 'dry_run', 'report_only', 'per_class', 'launcher', 'gpus', 'partition', 'account', 'time', 'cpus',
+                              'mem_gb', 'max_jobs')   # the command-line flags (sslseg.config.add_config_flags)
+    SLURM_FLAGS: typing.ClassVar = ('partition', 'account', 'time', 'cpus', 'mem_gb', 'max_jobs')   # the flags that override the spec's slurm:
 
     def validate(self) -> ExperimentConfig:
         if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1):
@@ -272,6 +283,10 @@ class ExperimentConfig:
             raise SSLSegError("--out is an existing file; the experiment folder holds stages/, runs/ and the tables", self.out,
                               "pass a folder, e.g. --out runs/experiment")
         if self.dry_run and self.report_only: raise SSLSegError("--dry-run and --report-only exclude each other", None, "pass one of them")
+        if self.launcher is not None and self.launcher not in LAUNCHERS:
+            raise SSLSegError(f"unknown launcher {self.launcher!r}", None, f"pass --launcher with one of {', '.join(LAUNCHERS)}")
+        if self.gpus is not None and (isinstance(self.gpus, bool) or not isinstance(self.gpus, int) or self.gpus < 0):
+            raise SSLSegError(f"gpus must be a whole number >= 0, got {self.gpus!r}", None, "pass --gpus 0 (CPU) or the GPUs per run")
         return self
 
 def _specs(spec, overrides=None) -> list[Spec]:
@@ -292,13 +307,16 @@ def experiment(spec, cfg: ExperimentConfig | None = None, overrides: dict | None
     for s in specs:
         if cfg.jobs is not None: s.jobs = cfg.jobs
         if cfg.per_class is not None: s.per_class = cfg.per_class
+        if cfg.launcher is not None: s.launcher = cfg.launcher
+        if cfg.gpus is not None: s.gpus = cfg.gpus
+    sc = slurm_config(specs[0].slurm, {k: getattr(cfg, k) for k in cfg.SLURM_FLAGS})   # the first spec's slurm:, then the flags
     js = plan_all(specs, out, root)
     if cfg.dry_run:
         for j in js: log(f"{'done' if j.done else 'todo'}  {j.kind:8} {j.id}  {j.name}")
         return dict(jobs=js)
     if not cfg.report_only:
         for s in specs: atomic_json(dict(spec=s.__dict__, jobs=[j.id for j in plan(s, out, root)]), Path(out) / s.name / 'spec.json')
-        execute(js, out, specs[0].jobs, specs[0].launcher, specs[0].gpus, log)
+        execute(js, out, specs[0].jobs, specs[0].launcher, specs[0].gpus, log, sc)
     reps = []
     for s in specs:
         r = report(s, out, plan(s, out, root))

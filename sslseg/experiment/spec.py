@@ -11,12 +11,13 @@ from ..core import SSLSegError, Registry
 from ..config import TrainConfig, PretrainConfig, override, nest, deep_merge, read_yaml
 
 # %% auto #0
-__all__ = ['SPEC_KEYS', 'TUNE_KEYS', 'CAMVID_MINI', 'PRESETS', 'Spec', 'stage_kind', 'used_stages', 'stage_order',
+__all__ = ['SPEC_KEYS', 'LAUNCHERS', 'TUNE_KEYS', 'CAMVID_MINI', 'PRESETS', 'Spec', 'stage_kind', 'used_stages', 'stage_order',
            'pretrain_stage_config', 'run_config', 'check_spec', 'load_spec', 'preset']
 
 # %% ../../nbs/experiment/00_spec.ipynb #546b4b65
 SPEC_KEYS = ('base', 'name', 'description', 'train', 'pretrain', 'stages', 'settings', 'fractions', 'seeds', 'subset_seed', 'baseline',
-             'claims', 'jobs', 'eval_test', 'per_class', 'launcher', 'gpus', 'paper')
+             'claims', 'jobs', 'eval_test', 'per_class', 'launcher', 'gpus', 'slurm', 'paper')
+LAUNCHERS = ('auto', 'inline', 'process', 'torchrun', 'slurm', 'submitit-local')
 TUNE_KEYS = ('tune', 'init', 'steps', 'images_per_batch', 'lr', 'drop_at', 'size', 'options')
 
 @dataclass
@@ -36,8 +37,9 @@ class Spec:
     jobs: int = 1                                  # runs at once (processes); 1 runs them in this process
     eval_test: bool = True                         # also evaluate on the test split when the dataset has one
     per_class: bool = False                        # per-class IoU columns in the table
-    launcher: str = 'auto'                         # auto | inline | process | torchrun
-    gpus: int = 0                                  # torchrun: processes per run (one per GPU)
+    launcher: str = 'auto'                         # auto | inline | process | torchrun | slurm | submitit-local (sslseg.experiment.slurm)
+    gpus: int = 0                                  # GPUs per run (torchrun, slurm): one DDP process per GPU
+    slurm: dict = field(default_factory=dict)      # slurm launcher: partition, account, time, cpus, mem_gb ... (sslseg.experiment.slurm.SlurmConfig)
     paper: dict = field(default_factory=dict)      # the paper's numbers, shown beside ours: {setting: value or text}
 
 # %% ../../nbs/experiment/00_spec.ipynb #56bd02b2
@@ -132,7 +134,10 @@ def check_spec(s: Spec, path=None) -> Spec:
     if not s.seeds: raise SSLSegError("the spec has no seeds", path, "add seeds: [0, 1, 2]")
     if s.baseline not in s.settings: raise SSLSegError(f"baseline {s.baseline!r} is not a setting", path, f"use one of: {', '.join(s.settings)}")
     if s.jobs < 1: raise SSLSegError(f"jobs must be >= 1, got {s.jobs}", path, "set jobs: 1 (or the number of free cores)")
-    if s.launcher not in ('auto', 'inline', 'process', 'torchrun'): raise SSLSegError(f"unknown launcher {s.launcher!r}", path, "use auto, inline, process or torchrun")
+    if s.launcher not in LAUNCHERS: raise SSLSegError(f"unknown launcher {s.launcher!r}", path, f"use one of {', '.join(LAUNCHERS)}")
+    if not isinstance(s.gpus, int) or isinstance(s.gpus, bool) or s.gpus < 0: raise SSLSegError(f"gpus must be a whole number >= 0, got {s.gpus!r}", path, "set gpus: 0 (CPU) or the GPUs per run")
+    from sslseg.experiment.slurm import slurm_config
+    slurm_config(s.slurm, path=path)                 # the slurm: mapping is checked whichever launcher runs the grid
     for f in s.fractions: parse_fraction(f)
     for n, st in s.settings.items():
         for r in _refs((st or {}).get('transfer') or {}):
