@@ -234,14 +234,22 @@ class SyntheticScenes(SegDataset):
     def raw_mask(self, i): return self.raw(i)[1]
 
 # %% ../../nbs/data/02_synthetic.ipynb #7e3318d4
-def show_samples(ds, idxs=range(4), ncols: int = 4, figsize=None):
-    "Plot images of a labeled dataset (untransformed) above their colour-coded masks."
+def show_samples(ds, idxs=range(4), ncols: int = 4, figsize=None, legend: bool = True):
+    "Plot images of a labeled dataset (untransformed) above their colour-coded masks, with a legend of the classes the masks show."
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
     idxs = list(idxs); nrows = 2 * math.ceil(len(idxs) / ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=figsize or (3 * ncols, 1.2 * nrows * 1.9), squeeze=False)
     for a in axs.flat: a.axis('off')
+    shown = set()
     for k, i in enumerate(idxs):
         img, m = ds.raw(i); r, c = 2 * (k // ncols), k % ncols
         axs[r, c].imshow(img.permute(1, 2, 0)); axs[r + 1, c].imshow(ds.decode_mask(m))
+        shown |= set(torch.as_tensor(m).unique().tolist())
     plt.tight_layout()
+    names, pal, ign = getattr(ds, 'classes', None), getattr(ds, 'palette', None), getattr(ds, 'ignore_index', 255)
+    if legend and names and pal:
+        handles = [Patch(facecolor=np.array(pal[k]) / 255, edgecolor='0.6', label=names[k]) for k in sorted(shown) if k != ign and k < len(names)]
+        if ign in shown: handles.append(Patch(facecolor='black', edgecolor='0.6', label='ignored'))
+        fig.legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 6), frameon=False)
     return fig
