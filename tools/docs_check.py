@@ -70,7 +70,13 @@ def check_site(site: Path, pages: list[str] | None = None, phone_pages: int = 3,
             page = ctx.new_page()
             page.on('console', lambda m: m.type == 'error' and problem(f'console error: {m.text[:300]}'))
             page.on('pageerror', lambda e: problem(f'uncaught exception: {str(e)[:300]}'))
-            page.on('requestfailed', lambda r: r.url.startswith(base) and problem(f'request failed: {r.url[len(base):]} ({r.failure})'))
+            started = {}                                   # request -> the page it was made for
+            def failed(r):
+                if not r.url.startswith(base): return
+                if 'ERR_ABORTED' in (r.failure or '') and started.get(r) != current['page']: return   # cut short by leaving its page
+                problem(f'request failed: {r.url[len(base):]} ({r.failure})')
+            page.on('request', lambda r: started.__setitem__(r, current['page']))
+            page.on('requestfailed', failed)
             page.on('response', lambda r: r.status >= 400 and problem(f'HTTP {r.status}: {r.url[len(base):] if r.url.startswith(base) else r.url}'))
             inflight = set()
             page.on('request', lambda r: inflight.add(r))
@@ -79,6 +85,10 @@ def check_site(site: Path, pages: list[str] | None = None, phone_pages: int = 3,
                 current['page'] = rel
                 page.goto(base + rel, wait_until='load')
                 _settle(page, inflight, problem)
+                if page.evaluate('() => !!(window.MathJax && MathJax.Hub)'):   # typesetting loads fonts as it goes
+                    try: page.wait_for_function('() => MathJax.Hub.queue.pending === 0 && MathJax.Hub.queue.running === 0', timeout=15_000)
+                    except Exception: problem('MathJax did not finish typesetting in 15 s')
+                    _settle(page, inflight, problem)
                 got = page.evaluate(_COLLECT)
                 ids[rel] = set(got['ids']); links += [(rel, h) for h in got['links']]
             if search: _check_search(page, base, current, problem, search)
