@@ -9,6 +9,8 @@ licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache S
 lic = licenses[cfg['license']]
 reqs = cfg.get('requirements', '').split()
 dev_reqs = cfg.get('dev_requirements', '').split()
+extras = {name: cfg.get(f'{name}_requirements', '').split() for name in ('slurm', 'docs')}   # optional extras: pip install -e ".[slurm]"
+extras = {k: v for k, v in extras.items() if v}
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 
 setuptools.setup(
@@ -18,6 +20,6 @@ setuptools.setup(
     classifiers=['Development Status :: 3 - Alpha', 'Intended Audience :: Science/Research',
                  'License :: ' + lic[1], 'Programming Language :: Python :: 3'],
     packages=setuptools.find_packages(include=['sslseg', 'sslseg.*']), include_package_data=True,
-    install_requires=reqs, extras_require={'dev': dev_reqs}, python_requires='>=' + cfg['min_python'],
+    install_requires=reqs, extras_require={'dev': sorted(set(dev_reqs + [r for v in extras.values() for r in v])), **extras}, python_requires='>=' + cfg['min_python'],
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False)

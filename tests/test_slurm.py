@@ -29,10 +29,12 @@ def _kill_one_run_midway(proc, out: Path, kill, timeout=600) -> Path:
         time.sleep(0.02)
     pytest.fail("no run reached its first checkpoint in time")
 
-def _grid_killed_and_resubmitted(tmp_path, launcher: str, slurm: dict, kill):
+def _grid_killed_and_resubmitted(tmp_path, launcher: str, slurm: dict, kill, epochs: int = 5):
+    "The tiny grid inline, then through `launcher` with one run killed by `kill(job_id)` after its first epoch, then re-submitted."
+    grid = {**TINY, 'train': {**TINY['train'], 'run': {**TINY['train']['run'], 'epochs': epochs}}}
     inline = tmp_path / 'inline'
-    subprocess.run([sys.executable, '-c', RUN, json.dumps({**TINY, 'launcher': 'inline'}), str(inline)], env=ENV, check=True, capture_output=True)
-    spec, out = {**TINY, 'launcher': launcher, 'slurm': slurm}, tmp_path / launcher
+    subprocess.run([sys.executable, '-c', RUN, json.dumps({**grid, 'launcher': 'inline'}), str(inline)], env=ENV, check=True, capture_output=True)
+    spec, out = {**grid, 'launcher': launcher, 'slurm': slurm}, tmp_path / launcher
     proc = subprocess.Popen([sys.executable, '-c', RUN, json.dumps(spec), str(out)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     killed = _kill_one_run_midway(proc, out, kill)
     head = (killed / 'log.csv').read_text().splitlines()     # the epochs done before the kill, with their times
@@ -47,7 +49,7 @@ def _grid_killed_and_resubmitted(tmp_path, launcher: str, slurm: dict, kill):
     assert '4 already done, 1 to do' in r.stdout and 'submitted 1 job(s)' in r.stdout, r.stdout      # only the missing job went out
     assert {p: p.stat().st_mtime_ns for p in finished} == finished                                    # finished runs untouched
     assert (killed / 'log.csv').read_text().splitlines()[:len(head)] == head                           # resumed: its first epochs kept
-    assert len((killed / 'log.csv').read_text().splitlines()) == 1 + TINY['train']['run']['epochs']
+    assert len((killed / 'log.csv').read_text().splitlines()) == 1 + epochs
     assert _results(out) == _results(inline) and len(_results(out)) == 4                               # the same table as inline
     assert (out / 'tiny' / 'table.csv').read_text() == (inline / 'tiny' / 'table.csv').read_text()
 
@@ -74,8 +76,10 @@ def _slurm_answers() -> bool:
 def test_real_slurm_grid_survives_scancel(tmp_path):
     pytest.importorskip('submitit')
     if not _slurm_answers(): pytest.skip("no Slurm answers here (sinfo): start one with `sudo bash tools/slurm/local_slurm.sh`")
+    # scancel sends SIGTERM (which submitit lets pass, waiting for a preemption signal), then SIGKILL after the cluster's KillWait (2 s in
+    # tools/slurm/local_slurm.sh): 30 epochs keep the killed run going well past that
     _grid_killed_and_resubmitted(tmp_path, 'slurm', {'poll': 1, 'time': 10, 'cpus': 1, 'max_jobs': 2},
-                                 lambda jid: subprocess.run(['scancel', '--signal=KILL', str(jid)], check=True))
+                                 lambda jid: subprocess.run(['scancel', str(jid)], check=True), epochs=30)
 
 def test_slurm_settings_are_checked_before_anything_runs(tmp_path):
     with pytest.raises(SSLSegError, match=r"slurm\.partiton"): load_spec(None, None, **{**TINY, 'slurm': {'partiton': 'gpu'}})
@@ -98,3 +102,20 @@ def test_cli_launcher_flags(tmp_path):
     assert e.value.code == 2
     r = experiment(str(spec), ExperimentConfig(out=str(tmp_path / 'o'), dry_run=True, launcher='slurm', partition='gpu', time=30))
     assert len(r['jobs']) == 5     # a dry run plans without Slurm
+
+def test_a_restarted_experiment_follows_its_queued_jobs(tmp_path):
+    "The experiment process dies while its jobs run: run again, it follows those jobs (no second submission) and submits the rest."
+    pytest.importorskip('submitit')
+    spec, out = {**TINY, 'launcher': 'submitit-local', 'slurm': {'poll': 0.3, 'max_jobs': 2}}, tmp_path / 'grid'
+    proc = subprocess.Popen([sys.executable, '-c', RUN, json.dumps(spec), str(out)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    t0 = time.time()
+    while not list(out.glob('runs/*/submitted.json')) and time.time() - t0 < 300: time.sleep(0.05)
+    proc.kill(); proc.wait()                      # SIGKILL: no cleanup; the submitted jobs keep running
+    following = {json.loads(p.read_text())['job_id'] for p in out.glob('*/*/submitted.json') if not (p.parent / 'result.json').is_file()
+                 and not (p.parent / 'summary.json').is_file()}
+    r = subprocess.run([sys.executable, '-c', RUN, json.dumps(spec), str(out)], env=ENV, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(_results(out)) == 4
+    submitted = [l for l in r.stdout.splitlines() if l.startswith('submitted ')]
+    assert not any(f'[{j}]' in l for l in submitted for j in following)   # a job of the first call is never submitted again
+    assert sum(1 for _ in out.glob('submitit/*/*_submitted.pkl')) == 5     # each of the 5 jobs was submitted once

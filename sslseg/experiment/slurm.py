@@ -61,7 +61,9 @@ class GridJob:
         import submitit
         env = submitit.JobEnvironment()
         if env.num_tasks > 1: submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
-        os.environ.setdefault('OMP_NUM_THREADS', str(max(1, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 1)))
+        if 'OMP_NUM_THREADS' not in os.environ:       # torch's threads = the cores Slurm gave the task (the CPU count of the node otherwise)
+            import torch
+            torch.set_num_threads(int(os.environ.get('SLURM_CPUS_PER_TASK') or (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 1)))
         job_main([job_file])
         done = Path(json.loads(Path(job_file).read_text())['folder'])
         return json.loads(next((done / f for f in ('result.json', 'summary.json') if (done / f).is_file()), done / 'job.json').read_text()) if env.global_rank == 0 else None
@@ -76,14 +78,15 @@ def executor_params(launcher: str, sc: SlurmConfig, gpus: int = 0) -> dict:
     if gpus: p['gpus_per_node'] = gpus
     if launcher == 'slurm':
         p |= dict(slurm_partition=sc.partition, slurm_account=sc.account, slurm_qos=sc.qos, slurm_constraint=sc.constraint,
-                  slurm_setup=list(sc.setup) or None, slurm_additional_parameters=dict(sc.additional) or None, slurm_max_num_timeout=sc.requeue)
+                  slurm_setup=list(sc.setup) or None, slurm_additional_parameters=dict(sc.additional) or None)
     return {k: v for k, v in p.items() if v is not None}
 
 def make_executor(folder, launcher: str, sc: SlurmConfig, gpus: int = 0):
     "A submitit executor for `launcher` ('slurm', or 'submitit-local': the same pickling, job folders and results, as local processes)."
     try: import submitit
     except ImportError: raise SSLSegError("the slurm launcher needs submitit, which is not installed", None, 'pip install -e ".[slurm]" (or pip install submitit)') from None
-    ex = submitit.AutoExecutor(folder=Path(folder) / '%j', cluster='slurm' if launcher == 'slurm' else 'local')
+    ex = submitit.AutoExecutor(folder=Path(folder) / '%j', cluster='slurm' if launcher == 'slurm' else 'local',
+                               slurm_max_num_timeout=sc.requeue, local_max_num_timeout=sc.requeue)   # requeues after a timeout or preemption
     ex.update_parameters(**executor_params(launcher, sc, gpus))
     return ex
 
