@@ -119,3 +119,14 @@ def test_a_restarted_experiment_follows_its_queued_jobs(tmp_path):
     submitted = [l for l in r.stdout.splitlines() if l.startswith('submitted ')]
     assert not any(f'[{j}]' in l for l in submitted for j in following)   # a job of the first call is never submitted again
     assert sum(1 for _ in out.glob('submitit/*/*_submitted.pkl')) == 5     # each of the 5 jobs was submitted once
+
+def test_a_run_with_two_gpus_trains_ddp_across_its_tasks(tmp_path):
+    "gpus: 2 gives the job two tasks; submitit's torch environment makes them one DDP group (gloo here, without GPUs)."
+    pytest.importorskip('submitit')
+    grid = {**TINY, 'stages': {}, 'settings': {'random': {}}, 'seeds': [0], 'launcher': 'submitit-local', 'gpus': 2, 'slurm': {'poll': 0.3, 'cpus': 1}}
+    grid['train'] = {**TINY['train'], 'run': {'epochs': 2, 'batch_size': 4}}
+    r = subprocess.run([sys.executable, '-c', RUN, json.dumps(grid), str(tmp_path)], env=ENV, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (res,) = [json.loads(p.read_text()) for p in tmp_path.glob('runs/*/result.json')]
+    assert res['processes'] == 2 and res['epochs_run'] == 2
+    assert len(list(tmp_path.glob('submitit/*/*_log.out'))) == 2      # one log per task
