@@ -72,9 +72,9 @@ def test_stage_repository(tmp_path):
     assert (tmp_path/'src'/'assets'/'extra.css').exists()
 
 @needs_builder
-def test_mkdocs_config_is_offline():
+def test_mkdocs_config_is_offline(tmp_path):
     from mkdocs.config import load_config
-    cfg = load_config(str(REPO/'mkdocs.yml'))
+    cfg = load_config(str(REPO/'mkdocs.yml'), docs_dir=str(tmp_path))   # build/docs_src exists only once tools/docs_site.py has staged it
     assert cfg['theme']['font'] is False and cfg['use_directory_urls'] is False and cfg['site_dir'].endswith('site')
     assert not [u for u in cfg['extra_javascript'] + cfg['extra_css'] if '//' in str(u)]
     assert {'material/search', 'mkdocstrings', 'mkdocs-jupyter'} <= set(cfg['plugins'])
