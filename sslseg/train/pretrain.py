@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from ..core import output_folder, SSLSegError, seed_everything, atomic_json, default_device
-from ..data.cache import loader_workers
+from ..data.cache import loader_workers, cache_dataset
 from ..config import check_resume, PretrainConfig, shortcut_field, with_shortcuts, to_dict, save_config
 from ..tasks import TASKS, Task
 from ..callback import Callback
@@ -42,8 +42,10 @@ def make_task(name: str, **kwargs) -> Task:
 # %% ../../nbs/train/01_pretrain.ipynb #8b4e31db
 PRETRAIN_DATA = D.DATASETS
 
-def pretext_dataset(data: str = 'synthetic', root=None, size=None, n: int | None = None, seed: int = 0, task: Task | None = None):
-    "Training images for a pretext task: float [0, 1] tensors (3, H, W), no augmentation, no normalisation."
+def pretext_dataset(data: str = 'synthetic', root=None, size=None, n: int | None = None, seed: int = 0, task: Task | None = None,
+                    cache: bool = True):
+    """Training images for a pretext task: float [0, 1] tensors (3, H, W), no augmentation, no normalisation. `cache`: decode each image
+    once and keep it as uint8 in memory (`sslseg.data.cache`), as fine-tuning does; the images are the same, bit for bit."""
     if data not in PRETRAIN_DATA: raise SSLSegError(f"unknown data {data!r}", None, f"use one of: {', '.join(PRETRAIN_DATA)}")
     size = tuple(size) if size is not None else None
     if task is not None and hasattr(task, 'make_dataset'): return task.make_dataset(root=root, size=size)
@@ -52,6 +54,7 @@ def pretext_dataset(data: str = 'synthetic', root=None, size=None, n: int | None
             raise SSLSegError(f"task {task.name!r} needs labels, a plain image folder has none", root, "use a labeled dataset or a task with make_dataset")
         return D.UnlabeledFolder(root, size=size or (256, 256))
     ds = D.get_dataset(data, root, 'train', size=size, augment=False, normalize=False, n=n, seed=seed)
+    with torch.random.fork_rng(devices=[]): ds = cache_dataset(ds, cache)   # filling the cache draws no number from the run's stream
     return ds if task is not None and task.needs_labels else D.Unlabeled(ds)
 
 # %% ../../nbs/train/01_pretrain.ipynb #edd4a70a
@@ -99,7 +102,7 @@ def pretrain(task=None, cfg: PretrainConfig | None = None, backbone: nn.Module |
     if isinstance(task, Task):
         if extra or cfg.task_options: raise SSLSegError("task options given with a Task object", None, "configure the Task in its constructor instead")
     else: task = make_task(cfg.task, **{**cfg.task_options, **extra})
-    ds = pretext_dataset(d.name, d.root, d.size, n=d.n_train, seed=r.seed, task=task)
+    ds = pretext_dataset(d.name, d.root, d.size, n=d.n_train, seed=r.seed, task=task, cache=d.cache)
     if len(ds) == 0: raise SSLSegError("no training images", d.root, "check --data/--root")
     if hasattr(task, "prepare"): ds = task.prepare(ds)   # e.g. cluster: (image, pseudo-label) pairs
     bb = backbone if backbone is not None else build_backbone(cfg.model.backbone, **cfg.model.options)
