@@ -130,3 +130,19 @@ def test_a_run_with_two_gpus_trains_ddp_across_its_tasks(tmp_path):
     (res,) = [json.loads(p.read_text()) for p in tmp_path.glob('runs/*/result.json')]
     assert res['processes'] == 2 and res['epochs_run'] == 2
     assert len(list(tmp_path.glob('submitit/*/*_log.out'))) == 2      # one log per task
+
+def test_job_lock_holders_on_this_and_other_hosts(monkeypatch, tmp_path):
+    "A lock names pid, host and Slurm job: a dead pid here, or this job's own lock from before a requeue elsewhere, is taken over."
+    import socket
+    from sslseg.experiment.execute import _holder_alive, job_lock
+    here = socket.gethostname()
+    dead = subprocess.Popen([sys.executable, '-c', 'pass']); dead.wait()
+    assert not _holder_alive(f"{dead.pid} {here}") and not _holder_alive(str(dead.pid))            # old one-field locks still read
+    assert _holder_alive(f"{os.getppid()} {here}")                                                   # a live process here
+    monkeypatch.setenv('SLURM_JOB_ID', '77')
+    assert not _holder_alive("123 othernode 77")                                                     # ourselves, requeued on another node
+    monkeypatch.setenv('PATH', str(tmp_path))                                                        # no squeue to ask
+    assert _holder_alive("123 othernode 78")                                                         # unknown: wait rather than run twice
+    (tmp_path / 'job.lock').write_text("123 othernode 77")
+    lock = job_lock(tmp_path, poll=0.01)
+    assert lock.read_text().split()[1:] == [here, '77']

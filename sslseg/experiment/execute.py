@@ -4,7 +4,7 @@
 
 # %% ../../nbs/experiment/02_execute.ipynb #8441d708
 from __future__ import annotations
-import dataclasses, json, os, statistics, subprocess, sys, time
+import dataclasses, json, os, shutil, socket, statistics, subprocess, sys, time
 from pathlib import Path
 from ..core import SSLSegError, atomic_json
 from ..config import TrainConfig, PretrainConfig, TuneConfig, EvalConfig, from_dict
@@ -19,17 +19,34 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError: return False
     except PermissionError: return True
 
+def _holder_alive(text: str) -> bool:
+    """Whether the holder written in a job.lock ('PID [HOST [SLURM_JOB_ID]]'; older locks: 'PID') still runs: by its pid on this host; on
+    another host (a cluster's node) by its Slurm job still being in the queue, and alive when that cannot be known."""
+    parts = text.split()
+    try: pid = int(parts[0]) if parts else 0
+    except ValueError: return False
+    if not pid: return False
+    host = parts[1] if len(parts) > 1 else socket.gethostname()
+    if host == socket.gethostname(): return pid != os.getpid() and _alive(pid)
+    if len(parts) > 2 and parts[2] == os.environ.get('SLURM_JOB_ID'): return False      # this job before Slurm requeued it elsewhere
+    if len(parts) > 2 and shutil.which('squeue'):
+        try: return bool(subprocess.run(['squeue', '-h', '-j', parts[2]], capture_output=True, text=True, timeout=60).stdout.strip())
+        except (OSError, subprocess.TimeoutExpired): return True
+    return True
+
 def job_lock(folder: Path, poll: float = 2.0) -> Path:
-    "Take `folder`/job.lock for this process, waiting while a live process holds it (two experiments sharing a folder); a dead holder's lock is taken over."
+    """Take `folder`/job.lock for this process, waiting while a live process holds it (two experiments sharing a folder); a dead holder's
+    lock is taken over. The lock names the pid, the host and the Slurm job, so a lock left by a job killed on another node is taken over too."""
     lock = Path(folder) / 'job.lock'
+    me = ' '.join([str(os.getpid()), socket.gethostname()] + ([os.environ['SLURM_JOB_ID']] if os.environ.get('SLURM_JOB_ID') else []))
     while True:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            os.write(fd, str(os.getpid()).encode()); os.close(fd); return lock
+            os.write(fd, me.encode()); os.close(fd); return lock
         except FileExistsError:
-            try: pid = int(lock.read_text() or 0)
-            except (ValueError, OSError): pid = 0
-            if pid and pid != os.getpid() and _alive(pid): time.sleep(poll); continue
+            try: text = lock.read_text()
+            except OSError: text = ''
+            if _holder_alive(text): time.sleep(poll); continue
             lock.unlink(missing_ok=True)
 
 # %% ../../nbs/experiment/02_execute.ipynb #1bb60caf
