@@ -10,7 +10,7 @@ from pathlib import Path
 from ..core import SSLSegError, atomic_json
 from ..config import from_dict
 from .plan import Job
-from .execute import job_main, _job_file
+from .execute import job_main, _job_file, _alive
 
 # %% auto #0
 __all__ = ['SUBMITIT_LAUNCHERS', 'STATE_OF', 'SlurmConfig', 'slurm_config', 'GridJob', 'executor_params', 'make_executor',
@@ -65,8 +65,9 @@ class GridJob:
             import torch
             torch.set_num_threads(int(os.environ.get('SLURM_CPUS_PER_TASK') or (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 1)))
         job_main([job_file])
-        done = Path(json.loads(Path(job_file).read_text())['folder'])
-        return json.loads(next((done / f for f in ('result.json', 'summary.json') if (done / f).is_file()), done / 'job.json').read_text()) if env.global_rank == 0 else None
+        d = json.loads(Path(job_file).read_text())
+        job = Job(**{**d, 'folder': Path(d['folder'])})
+        return json.loads(job.done_file.read_text()) if env.global_rank == 0 and job.done else None
     def checkpoint(self, job_file: str):
         "Called by submitit when Slurm signals a timeout or preemption: requeue the same job (the training loop's last.pt makes it resume)."
         import submitit
@@ -129,9 +130,8 @@ class Submission:
         except (OSError, ValueError): return None
         if d.get('cluster') != cluster: return None
         s = cls(job, d['job_id'], cluster, d['stdout'], d['stderr'])
-        if cluster == 'slurm': return s if d['job_id'] in queue_states([d['job_id']]) else None
-        from sslseg.experiment.execute import _alive
-        return s if _alive(int(d['job_id'])) else None
+        alive = d['job_id'] in queue_states([d['job_id']]) if cluster == 'slurm' else _local_state(s) == 'running'
+        return s if alive else None
 
     def log_tail(self, n: int = 5) -> str:
         "The last `n` lines of the job's error log (else its output log)."
@@ -144,7 +144,6 @@ class Submission:
 def _local_state(s: Submission) -> str:
     if s.handle is not None and getattr(s.handle, '_process', None) is not None:
         return 'running' if s.handle._process.poll() is None else 'ended'
-    from sslseg.experiment.execute import _alive
     return 'running' if _alive(int(s.job_id)) else 'ended'
 
 def poll_states(subs: list[Submission]) -> dict[str, str]:
