@@ -122,14 +122,14 @@ def _first_4d(xb) -> torch.Tensor | None:
     "The first 4-d float tensor of a batch (a tensor or a nested structure): what the shape class is read from."
     return next((t for t in _tensors(xb) if t.dim() == 4 and t.is_floating_point()), None)
 
-def _train_fn(model, xb, lv, device):
+def _train_fn(model, xb, lv, device, loss=None):
     m = _layout(copy.deepcopy(model).train(), lv['channels_last'])
     opt = fast_adam(m.parameters(), 1e-6, device=device, fused=lv['fused_adam'])
     x = to_channels_last(xb) if lv['channels_last'] else xb
     dt = low_dtype(device) if lv['amp'] else None
     def step():
         with autocast(device, dt): out = m(x)
-        opt.zero_grad(set_to_none=True); _proxy_loss(out).backward(); opt.step()
+        opt.zero_grad(set_to_none=True); (loss or _proxy_loss)(out).backward(); opt.step()
     def first():              # in eval mode: dropout would make two forwards differ whatever the levers
         with torch.no_grad(), autocast(device, dt): return _flat_out(copy.deepcopy(m).eval()(x))
     return step, first
@@ -145,24 +145,26 @@ def _infer_fn(model, xb, lv, device):
 _MEMO: dict = {}       # this process's choices: a cache that cannot be written is not measured twice
 
 def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: dict | None = None, cache: bool = True, rounds: int = 3,
-           measure=None) -> dict:
+           measure=None, loss=None) -> dict:
     """The levers of the `kind` path ('train': amp, channels_last, fused Adam; 'infer': amp, channels_last, BN folding) for `model` on batches
     like `xb` (a tensor, or a structure the model takes whose first 4-d tensor gives the shape class), chosen by timing every candidate on copies of the model (the model itself is untouched) and kept per machine, model and shape
-    class in `cache_file()`. `measure(fns)` times the candidates (default: `alternate`, `rounds` rounds). Returns the entry: `levers`, `label`, `times_ms`, `errors`, `speedup` over eager float32, `key`, `measured`."""
+    class in `cache_file()`. `measure(fns)` times the candidates (default: `alternate`, `rounds` rounds). `loss(out)`: the run's own loss of an output
+    (training; default: a mean-square proxy); it matters: a loss and metrics that reduce over the channels run faster on channels_last outputs, which a
+    layout-blind proxy does not see (issue 20: the proxy chose NCHW, and the preset's fine-tuning epochs took 6-20% longer). Returns the entry: `levers`, `label`, `times_ms`, `errors`, `speedup` over eager float32, `key`, `measured`."""
     x4 = _first_4d(xb)
     if x4 is None: raise ValueError("choose needs a batch with a 4-d float tensor (N, C, H, W)")
     device = torch.device(device) if device is not None else x4.device
     if kind not in LEVERS: raise ValueError(f"kind must be 'train' or 'infer', got {kind!r}")
-    key = f"{machine_key(device)}|{kind}|{model_key(model)}|{shape_class(x4.shape)}|fixed {sorted((fixed or {}).items())}"
+    key = f"{machine_key(device)}|{kind}|{model_key(model)}|{shape_class(x4.shape)}|fixed {sorted((fixed or {}).items())}" + ('|run loss' if loss is not None and kind == 'train' else '')
     if cache and key in _MEMO: return _MEMO[key]
     if cache and key in (c := read_cache()): _MEMO[key] = c[key]; return c[key]
     cands = {label(lv): lv for lv in candidates(kind, device, fixed)}
     eager = {n: False for n in LEVERS[kind]} | {k: v for k, v in (fixed or {}).items() if v is not None}
     cands.setdefault(label(eager), eager)
-    make = _train_fn if kind == 'train' else _infer_fn
+
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):   # a run's random stream is the same measured or cached
-        fns = {k: make(model, xb, lv, device) for k, lv in cands.items()}
+        fns = {k: (_train_fn(model, xb, lv, device, loss) if kind == 'train' else _infer_fn(model, xb, lv, device)) for k, lv in cands.items()}
         ref = fns[label(eager)][1]()
         errors = {k: _rel_err(f[1](), ref) for k, f in fns.items()}
         times = (measure or (lambda fs: alternate(fs, rounds, time.perf_counter, sync)))({k: f[0] for k, f in fns.items()})
@@ -173,7 +175,7 @@ def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: di
     if cache: _MEMO[key] = entry; write_cache(key, entry)
     return entry
 
-def resolve_levers(kind: str, amp, model: nn.Module, xb, device=None, given: dict | None = None) -> dict:
+def resolve_levers(kind: str, amp, model: nn.Module, xb, device=None, given: dict | None = None, loss=None) -> dict:
     """The levers a run uses: `amp` 'auto' measures them (`choose`), unless the images are smaller than AUTO_MIN_PIXELS or the batch has no
     image tensor (eager float32); 'on' and 'off' fix autocast on or off and keep the other levers as `given` ({'channels_last': ...,
     'fold_bn': ... for inference, 'fused_adam': ... for training}; missing or None: on). A lever given as False is never turned on."""
@@ -183,7 +185,7 @@ def resolve_levers(kind: str, amp, model: nn.Module, xb, device=None, given: dic
     if mode == 'auto':
         if x4 is None or x4.shape[-2] * x4.shape[-1] < AUTO_MIN_PIXELS: return {'amp': False, 'channels_last': False, other: False}
         fixed = {k: v for k, v in given.items() if v is False}       # a lever turned off by the user stays off
-        return choose(kind, model, xb, device, fixed)['levers']
+        return choose(kind, model, xb, device, fixed, loss=loss)['levers']
     dev = device if device is not None else x4.device if x4 is not None else 'cpu'
     return {'amp': mode == 'on' and low_dtype(dev) is not None,
             **{k: True if v is None else v for k, v in given.items()}}
