@@ -197,9 +197,9 @@ def test_auto_levers_are_chosen_at_the_first_step_and_kept(one_thread, tmp_path,
     from sslseg.tasks import SegmentationTask
     from sslseg.train.learner import Learner
     from sslseg.core import load_checkpoint
-    asked = []
+    asked, losses = [], []
     def stub(kind, model, xb, device=None, fixed=None, **kw):
-        asked.append((kind, tuple(xb.shape), fixed))
+        asked.append((kind, tuple(xb.shape), fixed)); losses.append(kw.get('loss'))
         lv = {'amp': True, 'channels_last': True, 'fused_adam': False} if kind == 'train' else {'amp': False, 'channels_last': True, 'fold_bn': True}
         return {'levers': lv}
     monkeypatch.setattr(at, 'choose', stub)
@@ -208,6 +208,8 @@ def test_auto_levers_are_chosen_at_the_first_step_and_kept(one_thread, tmp_path,
     assert learn.levers is None and learn.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous()     # nothing decided before a batch is seen
     learn.fit()
     assert asked[0] == ('train', (4, 3, 64, 80), {}) and any(k == 'infer' for k, _, _ in asked)
+    l = losses[0](learn.raw_model(torch.rand(4, 3, 64, 80)))                           # training candidates are timed on the run's own loss
+    assert l.dim() == 0 and l.requires_grad and l.item() > 0
     assert learn.levers == {'amp': True, 'channels_last': True, 'fused_adam': False} and learn.amp_dtype == torch.bfloat16
     assert learn.raw_model.encoder.layer3.conv3x1_1.weight.is_contiguous(memory_format=torch.channels_last)
     assert not learn.opt.defaults.get('fused')                                               # the foreach Adam the choice asked for
@@ -220,6 +222,21 @@ def test_auto_levers_are_chosen_at_the_first_step_and_kept(one_thread, tmp_path,
     small = Learner(ERFNet(11), SegmentationTask(11), SyntheticScenes(8, size=(32, 48), transform=seg_transforms((32, 48))), epochs=1, batch_size=4,
                     progress=False, device='cpu'); small.fit()
     assert small.levers == {'amp': False, 'channels_last': False, 'fused_adam': False}       # under AUTO_MIN_PIXELS: eager float32, not measured
+
+
+def test_choose_times_training_on_the_given_loss(one_thread, tmp_path, monkeypatch):
+    "choose(loss=...) runs that loss in every training candidate's timed step (a layout-blind proxy chose NCHW on this CPU) and keeps its choice apart in the cache."
+    import sslseg.models.autotune as at
+    monkeypatch.setenv('SSLSEG_CACHE', str(tmp_path)); at._MEMO.clear()
+    calls = []
+    def loss(out): calls.append(out.shape); return out.float().square().mean()
+    m, x = ERFNet(5), torch.rand(2, 3, 64, 64)
+    fake = lambda fns: {k: 1.0 + 0.1 * i for i, k in enumerate(sorted(fns))}         # no timing in tests
+    with_loss = at.choose('train', m, x, 'cpu', measure=lambda fns: [f() for f in fns.values()] and fake(fns), loss=loss)
+    n = len(at.candidates('train', 'cpu'))
+    assert len(calls) == n and all(c == (2, 5, 64, 64) for c in calls), calls            # each candidate's step ran the given loss once
+    proxy = at.choose('train', m, x, 'cpu', measure=fake)
+    assert with_loss['key'].endswith('|run loss') and proxy['key'] != with_loss['key'] and len(at.read_cache()) == 2
 
 
 def test_fast_and_eager_training_agree(one_thread):
