@@ -4,7 +4,7 @@
 
 # %% ../../nbs/models/04_autotune.ipynb #f65e8a5e
 from __future__ import annotations
-import copy, datetime, itertools, json, math, os, platform, statistics, time
+import copy, datetime, functools, itertools, json, math, os, platform, statistics, time
 from pathlib import Path
 import torch
 from torch import nn
@@ -155,16 +155,17 @@ def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: di
     if x4 is None: raise ValueError("choose needs a batch with a 4-d float tensor (N, C, H, W)")
     device = torch.device(device) if device is not None else x4.device
     if kind not in LEVERS: raise ValueError(f"kind must be 'train' or 'infer', got {kind!r}")
-    key = f"{machine_key(device)}|{kind}|{model_key(model)}|{shape_class(x4.shape)}|fixed {sorted((fixed or {}).items())}" + ('|run loss' if loss is not None and kind == 'train' else '')
+    own_loss = loss is not None and kind == 'train'
+    key = f"{machine_key(device)}|{kind}|{model_key(model)}|{shape_class(x4.shape)}|fixed {sorted((fixed or {}).items())}" + ('|run loss' if own_loss else '')
     if cache and key in _MEMO: return _MEMO[key]
     if cache and key in (c := read_cache()): _MEMO[key] = c[key]; return c[key]
     cands = {label(lv): lv for lv in candidates(kind, device, fixed)}
     eager = {n: False for n in LEVERS[kind]} | {k: v for k, v in (fixed or {}).items() if v is not None}
     cands.setdefault(label(eager), eager)
-
+    make = functools.partial(_train_fn, loss=loss) if kind == 'train' else _infer_fn
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):   # a run's random stream is the same measured or cached
-        fns = {k: (_train_fn(model, xb, lv, device, loss) if kind == 'train' else _infer_fn(model, xb, lv, device)) for k, lv in cands.items()}
+        fns = {k: make(model, xb, lv, device) for k, lv in cands.items()}
         ref = fns[label(eager)][1]()
         errors = {k: _rel_err(f[1](), ref) for k, f in fns.items()}
         times = (measure or (lambda fs: alternate(fs, rounds, time.perf_counter, sync)))({k: f[0] for k, f in fns.items()})

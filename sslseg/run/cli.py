@@ -166,6 +166,7 @@ def cli_bench(argv=None) -> int:
     from sslseg.models.autotune import choose, cpu_name
     from sslseg.models.erfnet import ERFNet
     from sslseg.tasks import SegmentationTask
+    from sslseg.train.learner import step_loss
     print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{cpu_name()}, {torch.get_num_threads()} CPU threads, reports bf16: {cpu_bf16()}'}), "
           f"torch {torch.__version__}, batch {a.batch_size}")
     if a.checkpoint:
@@ -182,14 +183,9 @@ def cli_bench(argv=None) -> int:
     print(f"the levers sslseg chooses (amp {a.amp}): every candidate timed in turn, {a.rounds} rounds, median ms per batch; ratio = eager float32 / candidate")
     for h, w in sizes:
         torch.manual_seed(0); x = torch.randn(a.batch_size, 3, h, w, device=dev); y = torch.randint(0, 12, (a.batch_size, h, w), device=dev)
-        task = SegmentationTask(12)
-        def seg_loss(out):      # what a fine-tuning step computes: the cross-entropy and the confusion matrix, in float32
-            out = out.float(); l = task.loss(out, y)
-            with torch.no_grad(): task.metric_state(out, y)
-            return l
-        for kind in ('train', 'infer'):
+        for kind in ('train', 'infer'):      # training is timed on a fine-tuning step's loss and confusion matrix
             e = choose(kind, ERFNet(12).to(dev).train(kind == 'train'), x, dev, fixed, cache=False, rounds=a.rounds,
-                       loss=seg_loss if kind == 'train' else None)
+                       loss=step_loss(SegmentationTask(12), y) if kind == 'train' else None)
             eager = e['times_ms'][e['eager']]
             print(f"erfnet {h}x{w} {kind}: chose {e['label']}, {e['speedup']:.2f}x eager float32 ({a.batch_size * 1e3 / eager:.1f} -> "
                   f"{a.batch_size * 1e3 / e['times_ms'][e['label']]:.1f} img/s)")

@@ -22,8 +22,8 @@ _all_ = ['Callback']   # still importable from sslseg.train(.learner); modules i
 
 # %% auto #0
 __all__ = ['LEARNER_SHORTCUTS', 'dist_env', 'init_distributed', 'all_reduce_sum', 'ShardSampler', 'to_device', 'make_optimizer',
-           'Learner', 'LRSchedule', 'BestTracker', 'Checkpointer', 'CSVLogger', 'interactive', 'ProgressBar',
-           'TensorBoardLogger', 'PlateauStop', 'evaluate', 'Callback']
+           'Learner', 'step_loss', 'LRSchedule', 'BestTracker', 'Checkpointer', 'CSVLogger', 'interactive',
+           'ProgressBar', 'TensorBoardLogger', 'PlateauStop', 'evaluate', 'Callback']
 
 # %% ../../nbs/train/00_learner.ipynb #2c495cfc
 def dist_env() -> tuple[int, int, int]:
@@ -211,17 +211,21 @@ def _set_levers(self: Learner, lv: dict):
         if new is not None: new.state.update(self.opt.state); self.opt = new
     self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)   # bf16 needs no loss scaling
 
+def step_loss(task: Task, yb):
+    "What a training step computes on an output for targets `yb`, in float32: the task's loss (returned) and its metric state. The lever selector times candidates on it."
+    def loss(out):
+        out = to_float(out); l = task.loss(out, yb)
+        with torch.no_grad(): task.metric_state(out, yb)
+        return l
+    return loss
+
 @patch
 def _choose_levers(self: Learner, xb, yb=None):
     """At the first step of a run with amp 'auto': measure the levers on this batch's shape (or read them from the cache), then use them.
     The candidates are timed on the run's own loss and metric state of this batch: a layout-blind proxy loss chose NCHW here, which made the
     real fine-tuning epochs 6-20% slower than channels_last (issue 20)."""
     adam = isinstance(self.opt, torch.optim.Adam) and bool(self.opt.defaults.get('fused'))
-    def loss(out):
-        out = to_float(out); l = self.task.loss(out, yb)
-        with torch.no_grad(): self.task.metric_state(out, yb)
-        return l
-    self._set_levers(resolve_levers('train', 'auto', self.raw_model, xb, self.device, loss=None if yb is None else loss,
+    self._set_levers(resolve_levers('train', 'auto', self.raw_model, xb, self.device, loss=None if yb is None else step_loss(self.task, yb),
                                     given={'channels_last': None if self.run.channels_last else False, 'fused_adam': None if adam else False}))
 
 # %% ../../nbs/train/00_learner.ipynb #62408293
