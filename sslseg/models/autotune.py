@@ -144,11 +144,11 @@ def _infer_fn(model, xb, lv, device):
 
 _MEMO: dict = {}       # this process's choices: a cache that cannot be written is not measured twice
 
-def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: dict | None = None, cache: bool = True, rounds: int = 3,
+def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: dict | None = None, cache: bool = True,
            measure=None, loss=None) -> dict:
     """The levers of the `kind` path ('train': amp, channels_last, fused Adam; 'infer': amp, channels_last, BN folding) for `model` on batches
     like `xb` (a tensor, or a structure the model takes whose first 4-d tensor gives the shape class), chosen by timing every candidate on copies of the model (the model itself is untouched) and kept per machine, model and shape
-    class in `cache_file()`. `measure(fns)` times the candidates (default: `alternate`, `rounds` rounds). `loss(out)`: the run's own loss of an output
+    class in `cache_file()`. `measure(fns)` times the candidates (default: `alternate`, 3 rounds). `loss(out)`: the run's own loss of an output
     (training; default: a mean-square proxy); it matters: a loss and metrics that reduce over the channels run faster on channels_last outputs, which a
     layout-blind proxy does not see (issue 20: the proxy chose NCHW, and the preset's fine-tuning epochs took 6-20% longer). Returns the entry: `levers`, `label`, `times_ms`, `errors`, `speedup` over eager float32, `key`, `measured`."""
     x4 = _first_4d(xb)
@@ -168,7 +168,7 @@ def choose(kind: str, model: nn.Module, xb: torch.Tensor, device=None, fixed: di
         fns = {k: make(model, xb, lv, device) for k, lv in cands.items()}
         ref = fns[label(eager)][1]()
         errors = {k: _rel_err(f[1](), ref) for k, f in fns.items()}
-        times = (measure or (lambda fs: alternate(fs, rounds, time.perf_counter, sync)))({k: f[0] for k, f in fns.items()})
+        times = (measure or (lambda fs: alternate(fs, 3, time.perf_counter, sync)))({k: f[0] for k, f in fns.items()})
     best = pick(times, errors, TOLERANCE, label(eager))
     entry = dict(kind=kind, levers=cands[best], label=best, eager=label(eager), speedup=times[label(eager)] / times[best],
                  times_ms={k: round(t * 1e3, 2) for k, t in times.items()}, errors={k: float(f"{e:.2e}") for k, e in errors.items()},

@@ -163,7 +163,7 @@ def cli_bench(argv=None) -> int:
     from sslseg.bench import data_throughput, gpu_fps, lever_times, agreement, ERFNET_PAPER_FPS
     a = parse_config(BenchConfig, argv, 'sslseg bench', cli_bench.__doc__)
     dev = default_device(a.device)
-    from sslseg.models.autotune import choose, cpu_name
+    from sslseg.models.autotune import choose, cpu_name, alternate
     from sslseg.models.erfnet import ERFNet
     from sslseg.tasks import SegmentationTask
     from sslseg.train.learner import step_loss
@@ -184,7 +184,8 @@ def cli_bench(argv=None) -> int:
     for h, w in sizes:
         torch.manual_seed(0); x = torch.randn(a.batch_size, 3, h, w, device=dev); y = torch.randint(0, 12, (a.batch_size, h, w), device=dev)
         for kind in ('train', 'infer'):      # training is timed on a fine-tuning step's loss and confusion matrix
-            e = choose(kind, ERFNet(12).to(dev).train(kind == 'train'), x, dev, fixed, cache=False, rounds=a.rounds,
+            e = choose(kind, ERFNet(12).to(dev).train(kind == 'train'), x, dev, fixed, cache=False,
+                       measure=lambda fs: alternate(fs, a.rounds, sync=torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)),
                        loss=step_loss(SegmentationTask(12), y) if kind == 'train' else None)
             eager = e['times_ms'][e['eager']]
             print(f"erfnet {h}x{w} {kind}: chose {e['label']}, {e['speedup']:.2f}x eager float32 ({a.batch_size * 1e3 / eager:.1f} -> "
