@@ -16,6 +16,14 @@ def test_blocks_are_replaced_and_a_stale_block_is_found():
     t = _tool()
     text = "intro\n<!-- claims:start -->\nold numbers\n<!-- claims:end -->\noutro\n"
     new = t.render(text)
-    assert 'old numbers' not in new and new.startswith('intro\n<!-- claims:start -->\n| table | claim |') and new.endswith('<!-- claims:end -->\noutro\n')
+    assert 'old numbers' not in new and new.startswith('intro\n<!-- claims:start -->\n| table | budget | claim |') and new.endswith('<!-- claims:end -->\noutro\n')
     assert t.render(new) == new                      # idempotent
     assert 'inconclusive' in new and 'smallest detectable' in new
+
+def test_ranking_has_one_table_per_budget_of_the_committed_results():
+    t = _tool(); tabs = t.repro_tables()
+    budgets = list(dict.fromkeys(t.budget(s) for s, _ in tabs.values()))
+    new = t.render("<!-- ranking:start -->\n<!-- ranking:end -->\n")
+    assert [l.split(' (')[0] for l in new.splitlines() if l.startswith('At ')] == [f"At {b}" for b in budgets]
+    assert new.count('| setting | Δ over random (paired) |') == len(budgets)
+    assert '| random |' not in new                    # the baseline is not ranked against itself

@@ -1,26 +1,45 @@
 """Regenerate the README's result blocks from the committed results, so its numbers cannot drift from them.
 
 Blocks are delimited by `<!-- NAME:start -->` and `<!-- NAME:end -->` lines:
-  claims       every claim of the nine miniature tables (experiments/repro/results/*/claims: paired Δ, 95% CI, smallest detectable Δ, verdict)
+  claims       every claim of the nine miniature tables (experiments/repro/results/*/claims: budget, paired Δ, 95% CI, smallest detectable Δ, verdict)
+  ranking      every setting of the tables ranked by its paired gain over random init, one table per budget (gain_ranking)
   convergence  the learning-curve runs (experiments/convergence/results/convergence): table, plateau test and budget
   recipe       the shipped recipe (recipe.yaml), its 200-epoch check (recipe_200.yaml), the 200-epoch budget check and the pretext-length curve
 Usage: python tools/readme_tables.py [--check]   (--check: exit 1 when README.md differs from what the results give)
 """
 import argparse, re, statistics, sys
 from pathlib import Path
-from sslseg.experiment import load_spec, read_results, claims_table, claims_markdown, summarize, table_markdown
+from sslseg.experiment import load_spec, read_spec, read_results, claims_table, claims_markdown, summarize, table_markdown
+from sslseg.experiment import budget, gain_ranking, ranking_markdown, read_claims
 from sslseg.experiment import paired
 from sslseg.experiment.curves import mean_curve, plateau_gain, final_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 
-def claims_block() -> str:
+def repro_tables() -> dict:
+    "name -> (the spec that ran its committed results, their rows): spec.json where the results have one, else the first pass's spec file."
     repro = ROOT / 'experiments' / 'repro'
-    specs = {p.stem: load_spec(p) for p in sorted((repro / 'specs').glob('*.yaml')) if p.stem != 'base'}
-    cl = [dict(table=k, **c) for k, s in specs.items() for c in claims_table(s, read_results(repro / 'results' / k / 'results.csv'))]
+    return {p.stem: (read_spec(repro / 'results' / p.stem, fallback=p), read_results(repro / 'results' / p.stem / 'results.csv'))
+            for p in sorted((repro / 'specs').glob('*.yaml')) if p.stem != 'base'}
+
+def claims_block() -> str:
+    repro, tabs = ROOT / 'experiments' / 'repro', repro_tables()
+    cl = [dict(table=k, budget=budget(s), **c) for k, (s, rows) in tabs.items() for c in claims_table(s, rows)]
+    prev = [dict(table=k, **c) for k in tabs if (repro / 'results' / k / 'claims_previous.csv').is_file()
+            for c in read_claims(repro / 'results' / k / 'claims_previous.csv')]
     n = {v: sum(c['verdict'] == v for c in cl) for v in ('reproduced', 'not reproduced', 'inconclusive')}
-    return (claims_markdown(cl) + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
-            f"{n['inconclusive']} inconclusive.")
+    changed = sum('(was:' in line for line in claims_markdown(cl, prev).splitlines())
+    return (claims_markdown(cl, prev) + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
+            f"{n['inconclusive']} inconclusive" + (f"; {changed} changed verdict since the previous results set (marked: was …)." if changed else "."))
+
+def ranking_block() -> str:
+    tabs, out = repro_tables(), []
+    for b in dict.fromkeys(budget(s) for s, _ in tabs.values()):
+        pooled = [r for s, rows in tabs.values() if budget(s) == b for r in rows]
+        base = [r['miou'] for r in {r['id']: r for r in pooled if r['setting'] == 'random'}.values()]
+        out.append(f"At {b} ({', '.join(k for k, (s, _) in tabs.items() if budget(s) == b)}; random init {statistics.mean(base):.1f} mIoU, "
+                   f"n = {len(base)}):\n\n" + ranking_markdown(gain_ranking(pooled, 'random', '1/4')))
+    return '\n\n'.join(out)
 
 def convergence_block() -> str:
     here = ROOT / 'experiments' / 'convergence'
@@ -54,7 +73,7 @@ def recipe_block() -> str:
                               for r in rows))
     return '\n\n'.join(out)
 
-BLOCKS = {'claims': claims_block, 'convergence': convergence_block, 'recipe': recipe_block}
+BLOCKS = {'claims': claims_block, 'ranking': ranking_block, 'convergence': convergence_block, 'recipe': recipe_block}
 
 def render(text: str) -> str:
     for name, fn in BLOCKS.items():

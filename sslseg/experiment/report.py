@@ -16,7 +16,8 @@ from .slurm import slurm_config
 # %% auto #0
 __all__ = ['MDE_NOTE', 'collect', 'paired', 'verdict', 'summarize', 'min_detectable_effect', 'claims_table', 'read_claims',
            'verdict_change', 'verdict_markdown', 'claims_markdown', 'table_markdown', 'write_png', 'write_csv',
-           'write_claims', 'table_file_text', 'bar_chart', 'read_results', 'report', 'ExperimentConfig', 'experiment']
+           'write_claims', 'table_file_text', 'bar_chart', 'read_results', 'read_spec', 'report', 'budget',
+           'gain_ranking', 'ranking_markdown', 'ExperimentConfig', 'experiment']
 
 # %% ../../nbs/experiment/03_report.ipynb #c1192f77
 def collect(s: Spec, jobs: list[Job]) -> list[dict]:
@@ -154,12 +155,12 @@ MDE_NOTE = ("smallest detectable Δ: the paired effect a two-sided paired t test
 
 def claims_markdown(claims: list[dict], previous=None) -> str:
     """The claims as a Markdown table: paired difference a − b with its 95% interval, n, the smallest effect n detects, the verdict (marked
-    '(was: …)' where it differs from the same claim's in `previous`, see `verdict_change`); a first column `table` where the claims have one."""
-    prev = _previous(previous); tab = any('table' in c for c in claims)
-    head = ['table'] * tab + ['claim', 'a − b', 'labels', 'Δ mIoU (95% CI)', 'n', 'smallest detectable Δ', 'verdict']
+    '(was: …)' where it differs from the same claim's in `previous`, see `verdict_change`); first columns `table` and `budget` where the claims have them."""
+    prev = _previous(previous); tab = any('table' in c for c in claims); bud = any('budget' in c for c in claims)
+    head = ['table'] * tab + ['budget'] * bud + ['claim', 'a − b', 'labels', 'Δ mIoU (95% CI)', 'n', 'smallest detectable Δ', 'verdict']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for c in claims:
-        cells = [str(c.get('table', ''))] * tab + [c['claim'], f"{c['a']} − {c['b']}", c['fraction'], f"{_f(c['delta'], sign=True)} ± {_f(c['ci'])}",
+        cells = [str(c.get('table', ''))] * tab + [str(c.get('budget', ''))] * bud + [c['claim'], f"{c['a']} − {c['b']}", c['fraction'], f"{_f(c['delta'], sign=True)} ± {_f(c['ci'])}",
                  str(c['n']), _f(_mde(c)), f"**{c['verdict']}**{verdict_change(c, prev)}"]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
@@ -239,6 +240,20 @@ def read_results(path) -> list[dict]:
         rows.append({k: (v if k in ('setting', 'fraction', 'id') else int(v) if k == 'seed' else num(v)) for k, v in r.items()})
     return rows
 
+def read_spec(folder, fallback=None) -> Spec:
+    """The `Spec` a results folder was made with, from the FOLDER/spec.json that `experiment` writes beside the tables: a notebook that shows
+    committed results re-summarises them, and states their budget, with the spec that ran them, not with a spec file edited since.
+    `fallback`: a spec file to load where the folder has no spec.json (results made before `experiment` wrote one)."""
+    path = Path(folder) / 'spec.json'
+    if not path.is_file() and fallback is not None: return load_spec(fallback)
+    if not path.is_file(): raise SSLSegError("no spec.json in the results folder", path,
+                                             "copy OUT/NAME/spec.json of the experiment that made the results (sslseg experiment writes it)")
+    try: d = json.loads(path.read_text())['spec']; assert isinstance(d, dict)
+    except (ValueError, KeyError, TypeError, AssertionError) as e:
+        raise SSLSegError(f"spec.json does not hold an experiment's spec ({type(e).__name__}: {e})", path,
+                          "copy it again from OUT/NAME/spec.json, written by sslseg experiment (a JSON object with 'spec' and 'jobs')")
+    return load_spec(None, **d)
+
 def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
     """Write results.csv, table.csv, table.md, claims.csv and chart.png of spec `s` in OUT/NAME (a claims.csv there that differs is kept as
     claims_previous.csv, see `write_claims`); returns the rows, summary, claims and the previous claims (None when there is no previous set)."""
@@ -253,6 +268,41 @@ def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
         write_png(bar_chart(summ, s.name, s.baseline), folder / 'chart.png')
     prev = folder / 'claims_previous.csv'
     return dict(rows=rows, summary=summ, claims=cl, previous=read_claims(prev) if cl and prev.is_file() else None, folder=str(folder))
+
+# %% ../../nbs/experiment/03_report.ipynb #6b4387ed
+def budget(s: Spec) -> str:
+    "A spec's fine-tuning budget and seeds in words ('100 epochs, 5 seeds'): the label that keeps results sets of different budgets apart."
+    return f"{s.train.get('run', {}).get('epochs', '?')} epochs, {len(s.seeds)} seeds"
+
+def gain_ranking(rows: list[dict], baseline: str = 'random', fraction: str = '1/4') -> list[dict]:
+    """Every setting of the finished runs `rows` (one budget, from one or several tables) ranked by its paired gain over `baseline` at
+    `fraction`: delta, std, 95% interval `ci`, n, per-seed `diffs`, smallest detectable effect `mde` and `verdict` (expecting a gain).
+    A run that several tables list counts once; settings whose runs are the same jobs are listed once as 'a = b'."""
+    flat = {}
+    for r in rows:
+        if r['fraction'] != fraction: continue
+        o = flat.setdefault((r['setting'], r['seed']), r)
+        if o['id'] != r['id']:
+            raise SSLSegError(f"setting {r['setting']!r}, seed {r['seed']} names two different runs ({o['id']}, {r['id']})", None,
+                              "rank results sets of one budget only, and give settings that differ different names in the specs")
+    flat = list(flat.values()); ids = {}
+    for r in flat: ids.setdefault(r['setting'], set()).add(r['id'])
+    same = {}
+    for st in sorted(ids): same.setdefault(frozenset(ids[st]), []).append(st)
+    out = []
+    for names in same.values():
+        if baseline in names: continue
+        c = paired(flat, names[0], baseline, fraction)
+        if c: out.append(dict(setting=' = '.join(names), delta=c['delta'], std=c['std'], ci=c['ci'], n=c['n'], diffs=c['diffs'],
+                              mde=min_detectable_effect(c['std'], c['n']), verdict=verdict(c, '+')))
+    return sorted(out, key=lambda g: -g['delta'])
+
+def ranking_markdown(gains: list[dict], baseline: str = 'random') -> str:
+    "`gain_ranking` as a Markdown table."
+    return (f"| setting | Δ over {baseline} (paired) | 95% CI | n | smallest detectable Δ | beats {baseline} |\n|---|---|---|---|---|---|\n" +
+            '\n'.join(f"| {g['setting']} | {_f(g['delta'], sign=True)} ± {_f(g['std'])} | ±{_f(g['ci'])} | {g['n']} | {_f(g['mde'])} | {g['verdict']} |"
+                      for g in gains))
+
 
 # %% ../../nbs/experiment/03_report.ipynb #37b00b36
 @dataclass
