@@ -8,7 +8,7 @@ import dataclasses, json, os, shutil, socket, statistics, subprocess, sys, time
 from pathlib import Path
 from ..core import SSLSegError, atomic_json
 from ..config import TrainConfig, PretrainConfig, TuneConfig, EvalConfig, from_dict
-from .plan import Job
+from .plan import Job, pending
 
 # %% auto #0
 __all__ = ['JOB_MODULE', 'job_lock', 'run_job', 'Progress', 'execute', 'job_main']
@@ -59,15 +59,17 @@ def _has_split(data: str, root, split: str) -> bool:
 def run_job(job: Job | dict) -> dict:
     "Do one job in this process (resuming it if it was killed) and write its done file; returns what it wrote."
     job = job if isinstance(job, Job) else Job(**{**job, 'folder': Path(job['folder'])})
-    if job.done: return json.loads(job.done_file.read_text())
+    if job.complete: return json.loads(job.done_file.read_text())
     job.folder.mkdir(parents=True, exist_ok=True)
     if os.environ.get('RANK', '0') != '0': return _run_job(job)        # torchrun: rank 0 holds the lock for all ranks
     lock = job_lock(job.folder)
-    try: return json.loads(job.done_file.read_text()) if job.done else _run_job(job)   # done by whoever held the lock before us
+    try: return json.loads(job.done_file.read_text()) if job.complete else _run_job(job)   # done by whoever held the lock before us
     finally: lock.unlink(missing_ok=True)
 
 def _run_job(job: Job) -> dict:
     t0 = time.perf_counter()
+    if job.kind != 'train' and job.done:      # finished once, its weights since lost (`pending`): run again, the old summary kept aside
+        job.done_file.replace(job.done_file.with_name('summary.weights-lost.json'))
     if job.kind == 'pretrain':
         from sslseg.train.pretrain import pretrain
         cfg = from_dict(PretrainConfig, job.config)
@@ -114,9 +116,10 @@ class Progress:
     "Runs done / to do, time per run, and an estimate of the time left (printed and written to OUT/progress.json)."
     def __init__(self, jobs: list[Job], out: Path, workers: int, log=print):
         self.out, self.workers, self.log, self.t0 = out, workers, log, time.perf_counter()
-        self.total = len(jobs); self.skipped = sum(j.done for j in jobs)
-        self.left = {j.id: j.kind for j in jobs if not j.done}; self.times = {}
-        self.states = {j.id: dict(name=j.name, kind=j.kind, state='done' if j.done else 'todo') for j in jobs}
+        todo = {j.id for j in pending(jobs)}
+        self.total = len(jobs); self.skipped = len(jobs) - len(todo)
+        self.left = {j.id: j.kind for j in jobs if j.id in todo}; self.times = {}
+        self.states = {j.id: dict(name=j.name, kind=j.kind, state='todo' if j.id in todo else 'done') for j in jobs}
         log(f"experiment: {self.total} jobs ({sum(j.kind == 'train' for j in jobs)} runs, {sum(j.kind != 'train' for j in jobs)} stages); "
             f"{self.skipped} already done, {len(self.left)} to do")
     def eta(self) -> float | None:
@@ -172,7 +175,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
         sc = slurm if hasattr(slurm, 'poll') else slurm_config(slurm)
         return execute_submitit(jobs, out, launcher, sc, gpus, Progress(jobs, out, sc.max_jobs or len(jobs), log), log)
     prog = Progress(jobs, out, 1 if launcher == 'torchrun' else workers, log)
-    todo = [j for j in jobs if not j.done]; done = {j.id for j in jobs if j.done}
+    todo = pending(jobs); done = {j.id for j in jobs} - {j.id for j in todo}
     if launcher == 'inline':
         for j in todo:
             t = time.perf_counter()
@@ -202,7 +205,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
             for jid, (j, p, t, logf) in list(running.items()):
                 if p.poll() is None: continue
                 logf.close(); del running[jid]
-                if p.returncode == 0 and j.done:
+                if p.returncode == 0 and j.complete:
                     done.add(jid); prog.finished(j, time.perf_counter() - t, json.loads(j.done_file.read_text()))
                 else:
                     failed.append(j); prog.state(j, 'failed', quiet=True)

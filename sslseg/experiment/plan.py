@@ -13,7 +13,7 @@ from .spec import *
 from .spec import _refs, _sub
 
 # %% auto #0
-__all__ = ['HASH_SKIP', 'data_fingerprint', 'config_hash', 'job_id', 'Job', 'plan', 'plan_all']
+__all__ = ['HASH_SKIP', 'data_fingerprint', 'config_hash', 'job_id', 'Job', 'pending', 'plan', 'plan_all']
 
 # %% ../../nbs/experiment/01_plan.ipynb #934ad54c
 _FINGERPRINTS: dict = {}     # (dataset, resolved root, split) -> sorted (relative path, size) list, or None: listed once per process
@@ -75,6 +75,24 @@ class Job:
     def done_file(self) -> Path: return self.folder / ('result.json' if self.kind == 'train' else 'summary.json')
     @property
     def done(self) -> bool: return self.done_file.is_file()
+    @property
+    def weights(self) -> list:
+        "The files a stage's runs load (final checkpoint and snapshots); none for a fine-tuning run."
+        if self.kind == 'train': return []
+        if self.kind == 'tune': return [self.folder / 'encoder.pt']
+        snaps = self.config.get('snapshots') or []
+        return [self.folder / 'last.pt'] + [self.folder / f'snapshots/param_at_{int(s)}.pt' for s in snaps]
+    @property
+    def complete(self) -> bool: return self.done and all(p.is_file() for p in self.weights)
+
+def pending(jobs: list) -> list:
+    """The jobs to run, in the order given: those not done, and the finished stages whose weights are gone (git ignores *.pt, so a
+    committed experiment folder has none) that a job to run needs. A stage whose runs are all done is not rerun."""
+    by_id = {j.id: j for j in jobs}; todo = {j.id for j in jobs if not j.done}; grew = True
+    while grew:
+        need = {d for i in todo for d in by_id[i].deps if d in by_id and not by_id[d].complete} - todo
+        todo |= need; grew = bool(need)
+    return [j for j in jobs if j.id in todo]
 
 def _ckpt_of(stage_job: Job):
     "Reference resolver of a stage: '@name' is its final checkpoint, '@name:N' its weights after step N (PARAM-AT-N)."

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from ..core import SSLSegError, atomic_json
 from ..config import from_dict
-from .plan import Job
+from .plan import Job, pending
 from .execute import job_main, _job_file, _alive
 
 # %% auto #0
@@ -67,7 +67,7 @@ class GridJob:
         job_main([job_file])
         d = json.loads(Path(job_file).read_text())
         job = Job(**{**d, 'folder': Path(d['folder'])})
-        return json.loads(job.done_file.read_text()) if env.global_rank == 0 and job.done else None
+        return json.loads(job.done_file.read_text()) if env.global_rank == 0 and job.complete else None
     def checkpoint(self, job_file: str):
         "Called by submitit when Slurm signals a timeout or preemption: requeue the same job (the training loop's last.pt makes it resume)."
         import submitit
@@ -153,7 +153,7 @@ def poll_states(subs: list[Submission]) -> dict[str, str]:
     out = {}
     for s in subs:
         st = STATE_OF.get(q.get(s.job_id, ''), 'ended') if s.cluster == 'slurm' else _local_state(s)
-        out[s.job.id] = st if st != 'ended' else ('done' if s.job.done else 'failed')
+        out[s.job.id] = st if st != 'ended' else ('done' if s.job.complete else 'failed')
     return out
 
 # %% ../../nbs/experiment/05_slurm.ipynb #647ebbff
@@ -168,7 +168,7 @@ def execute_submitit(jobs: list[Job], out, launcher: str, sc: SlurmConfig, gpus:
     running are followed, not submitted again. `prog` (a `Progress`) records queued / running / done / failed per job."""
     out, cluster = Path(out), 'slurm' if launcher == 'slurm' else 'local'
     if cluster == 'slurm': _needs_slurm()
-    todo, done = [j for j in jobs if not j.done], {j.id for j in jobs if j.done}
+    todo = pending(jobs); done = {j.id for j in jobs} - {j.id for j in todo}
     live, failed, ex = {}, [], None
     for j in todo:
         if (s := Submission.attach(j, cluster)) is not None: live[j.id] = s
