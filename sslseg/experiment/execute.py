@@ -175,7 +175,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
         sc = slurm if hasattr(slurm, 'poll') else slurm_config(slurm)
         return execute_submitit(jobs, out, launcher, sc, gpus, Progress(jobs, out, sc.max_jobs or len(jobs), log), log)
     prog = Progress(jobs, out, 1 if launcher == 'torchrun' else workers, log)
-    todo = pending(jobs); done = {j.id for j in jobs} - {j.id for j in todo}
+    todo = [j for j in jobs if j.id in prog.left]; done = {j.id for j in jobs} - set(prog.left)   # prog holds `pending(jobs)`
     if launcher == 'inline':
         for j in todo:
             t = time.perf_counter()

@@ -79,9 +79,11 @@ class Job:
     def weights(self) -> list:
         "The files a stage's runs load (final checkpoint and snapshots); none for a fine-tuning run."
         if self.kind == 'train': return []
-        if self.kind == 'tune': return [self.folder / 'encoder.pt']
-        snaps = self.config.get('snapshots') or []
-        return [self.folder / 'last.pt'] + [self.folder / f'snapshots/param_at_{int(s)}.pt' for s in snaps]
+        return [self.weight_file()] + [self.weight_file(s) for s in (self.config.get('snapshots') or []) if self.kind == 'pretrain']
+    def weight_file(self, step=None) -> Path:
+        "The weights a run loads from this stage: '@name' its final checkpoint, '@name:N' its weights after step N (PARAM-AT-N)."
+        if self.kind == 'tune': return self.folder / 'encoder.pt'
+        return self.folder / ('last.pt' if step is None else f'snapshots/param_at_{int(step)}.pt')
     @property
     def complete(self) -> bool: return self.done and all(p.is_file() for p in self.weights)
 
@@ -96,8 +98,7 @@ def pending(jobs: list) -> list:
 
 def _ckpt_of(stage_job: Job):
     "Reference resolver of a stage: '@name' is its final checkpoint, '@name:N' its weights after step N (PARAM-AT-N)."
-    if stage_job.kind == 'tune': return lambda step: str(stage_job.folder / 'encoder.pt')
-    return lambda step: str(stage_job.folder / ('last.pt' if step is None else f'snapshots/param_at_{int(step)}.pt'))
+    return lambda step: str(stage_job.weight_file(step))
 
 def _id_of(stage_job: Job): return lambda step: f"stage:{stage_job.id}" + (f":{step}" if step else '')
 
