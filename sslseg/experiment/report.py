@@ -15,8 +15,8 @@ from .slurm import slurm_config
 
 # %% auto #0
 __all__ = ['MDE_NOTE', 'collect', 'paired', 'verdict', 'summarize', 'min_detectable_effect', 'claims_table', 'read_claims',
-           'verdict_change', 'verdict_markdown', 'claims_markdown', 'table_markdown', 'write_png', 'write_csv',
-           'write_claims', 'table_file_text', 'bar_chart', 'read_results', 'read_spec', 'report', 'budget',
+           'verdict_change', 'against_paper', 'verdict_markdown', 'claims_markdown', 'table_markdown', 'write_png',
+           'write_csv', 'write_claims', 'table_file_text', 'bar_chart', 'read_results', 'read_spec', 'report', 'budget',
            'gain_ranking', 'ranking_markdown', 'ExperimentConfig', 'experiment']
 
 # %% ../../nbs/experiment/03_report.ipynb #c1192f77
@@ -90,7 +90,8 @@ def min_detectable_effect(sd: float | None, n: int | None, alpha: float = 0.05, 
     return float((stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)) * sd / math.sqrt(n))
 
 def claims_table(s: Spec, rows: list[dict]) -> list[dict]:
-    "Each claim of the spec, per fraction: the paired difference a - b (mean, std, 95% half width, n), the smallest effect n detects (`mde`), the verdict."
+    """Each claim of the spec, per fraction: the paired difference a - b (mean, std, 95% half width, n), the smallest effect n detects (`mde`),
+    the paper's own a - b where the claim gives one (`paper_delta`), the verdict."""
     out = []
     for c in s.claims:
         for fr in s.fractions:
@@ -98,7 +99,7 @@ def claims_table(s: Spec, rows: list[dict]) -> list[dict]:
             out.append(dict(claim=c.get('paper', f"{c['a']} vs {c['b']}"), a=c['a'], b=c['b'], fraction=fr, expect=c.get('expect', '+'),
                             delta=None if cmp is None else cmp['delta'], std=None if cmp is None else cmp['std'],
                             ci=None if cmp is None else cmp['ci'], n=0 if cmp is None else cmp['n'],
-                            mde=None if cmp is None else min_detectable_effect(cmp['std'], cmp['n']),
+                            mde=None if cmp is None else min_detectable_effect(cmp['std'], cmp['n']), paper_delta=c.get('paper_delta'),
                             verdict=verdict(cmp, c.get('expect', '+'), c.get('margin', 1.0))))
     return out
 
@@ -112,12 +113,12 @@ def _mde(c: dict) -> float | None:
     return c['mde'] if c.get('mde') is not None else min_detectable_effect(c.get('std'), c.get('n'))
 
 def read_claims(path) -> list[dict]:
-    "The claims of a claims.csv written by `report` (delta, std, ci, mde as floats, n as an int), e.g. a previous set for `verdict_markdown`."
+    "The claims of a claims.csv written by `report` (delta, std, ci, mde, paper_delta as floats, n as an int), e.g. a previous set for `verdict_markdown`."
     import csv
     path = Path(path)
     if not path.is_file(): raise SSLSegError("claims file not found", path, "report the experiment first (sslseg experiment SPEC --report-only)")
     num = lambda v: None if v in ('', None) else float(v)
-    return [{k: (int(float(v)) if k == 'n' else num(v) if k in ('delta', 'std', 'ci', 'mde') else v) for k, v in r.items()} for r in csv.DictReader(path.open())]
+    return [{k: (int(float(v)) if k == 'n' else num(v) if k in ('delta', 'std', 'ci', 'mde', 'paper_delta') else v) for k, v in r.items()} for r in csv.DictReader(path.open())]
 
 def _previous(previous) -> list[dict] | None:
     "A previous claims set: a list as it is, the claims of a claims.csv path, None for None or a path that is not a file."
@@ -134,9 +135,20 @@ def verdict_change(c: dict, previous=None) -> str:
     v = prev.get(_claim_key(c))
     return '' if v is None or v == c['verdict'] else f" (was: {v})"
 
+def against_paper(c: dict) -> str:
+    """Where the paper's own difference (`paper_delta`) lies against our 95% interval, as a sentence; '' without one or without a pair.
+    A verdict asks only whether the interval leaves out zero; an interval that leaves out the paper's effect also says that an effect of
+    that size did not happen here, even where the verdict is inconclusive (the papers' setups differ, so this compares sizes, not setups)."""
+    p = c.get('paper_delta')
+    if p is None or not c.get('n') or c.get('delta') is None or c.get('ci') is None or math.isnan(c['ci']): return ''
+    lo, hi = c['delta'] - c['ci'], c['delta'] + c['ci']
+    where = 'above' if p > hi else 'below' if p < lo else 'inside'
+    return f" The paper's own difference, {_f(p, sign=True)}, lies {where} our 95% interval ({_f(lo, sign=True)} to {_f(hi, sign=True)})."
+
 def verdict_markdown(claims: list[dict], previous=None) -> str:
     """One Markdown bullet per claim of `claims_table`: the verdict, the paper's claim, our paired difference a − b with its 95% interval, std
-    and n, and the smallest effect that n detects at that std (`min_detectable_effect`). A verdict that differs from the same claim's in
+    and n, the smallest effect that n detects at that std (`min_detectable_effect`), and where the paper's own difference lies against our
+    interval (`against_paper`), where the claim gives it. A verdict that differs from the same claim's in
     `previous` (a claims list, or the path of a claims.csv such as the claims_previous.csv `report` keeps; a path that is not a file is no
     previous set) is marked '(was: …)'. Where the claims span several labeled fractions, each bullet names its fraction."""
     prev = _previous(previous); several = len({c['fraction'] for c in claims}) > 1
@@ -145,7 +157,7 @@ def verdict_markdown(claims: list[dict], previous=None) -> str:
         at = f", labeled fraction {c['fraction']}" if several else ''
         if not c['n']: ours = f"Ours{at}: no seed ran both `{c['a']}` and `{c['b']}`."
         else: ours = (f"Ours{at}: `{c['a']}` − `{c['b']}` = {_f(c['delta'], sign=True)} mIoU, 95% interval ±{_f(c['ci'])}, std {_f(c['std'])}, "
-                      f"n = {c['n']} seed{'s' * (c['n'] != 1)}; smallest detectable effect {_f(_mde(c))} mIoU (power 0.8).")
+                      f"n = {c['n']} seed{'s' * (c['n'] != 1)}; smallest detectable effect {_f(_mde(c))} mIoU (power 0.8).{against_paper(c)}")
         out.append(f"- **{c['verdict']}**{verdict_change(c, prev)}: {c['claim'].rstrip('.')}. {ours}")
     return '\n'.join(out)
 
@@ -255,8 +267,9 @@ def read_spec(folder, fallback=None) -> Spec:
     return load_spec(None, **d)
 
 def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
-    """Write results.csv, table.csv, table.md, claims.csv and chart.png of spec `s` in OUT/NAME (a claims.csv there that differs is kept as
-    claims_previous.csv, see `write_claims`); returns the rows, summary, claims and the previous claims (None when there is no previous set)."""
+    """Write results.csv, table.csv, table.md, claims.csv, chart.png and spec.json (the spec and the ids of the jobs these tables summarise,
+    for `read_spec`) of spec `s` in OUT/NAME (a claims.csv there that differs is kept as claims_previous.csv, see `write_claims`); returns the
+    rows, summary, claims and the previous claims (None when there is no previous set)."""
     out = Path(out); jobs = plan(s, out) if jobs is None else jobs
     folder = Path(folder) if folder else out / s.name
     rows = collect(s, jobs); summ = summarize(s, rows); cl = claims_table(s, rows)
@@ -266,6 +279,7 @@ def report(s: Spec, out, jobs: list[Job] | None = None, folder=None) -> dict:
         md = table_file_text(s, summ, cl)
         atomic_write(folder / 'table.md', lambda p: Path(p).write_text(md))
         write_png(bar_chart(summ, s.name, s.baseline), folder / 'chart.png')
+        atomic_json(dict(spec=s.__dict__, jobs=[j.id for j in jobs]), folder / 'spec.json')   # a changed claim or description is reported too
     prev = folder / 'claims_previous.csv'
     return dict(rows=rows, summary=summ, claims=cl, previous=read_claims(prev) if cl and prev.is_file() else None, folder=str(folder))
 
@@ -365,7 +379,6 @@ def experiment(spec, cfg: ExperimentConfig | None = None, overrides: dict | None
         for j in js: log(f"{'done' if j.done else 'todo'}  {j.kind:8} {j.id}  {j.name}")
         return dict(jobs=js)
     if not cfg.report_only:
-        for s in specs: atomic_json(dict(spec=s.__dict__, jobs=[j.id for j in plan(s, out, root)]), Path(out) / s.name / 'spec.json')
         execute(js, out, specs[0].jobs, specs[0].launcher, specs[0].gpus, log, sc)
     reps = []
     for s in specs:

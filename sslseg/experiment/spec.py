@@ -33,7 +33,7 @@ class Spec:
     seeds: list = field(default_factory=lambda: [0])
     subset_seed: int = 0                           # the labeled subset's seed, fixed while the initialisation seed varies
     baseline: str = 'random'                       # the setting every delta is measured against
-    claims: list = field(default_factory=list)     # [{a, b, expect: '+'|'-'|'0', paper: '...'}]: paired a - b, checked per fraction
+    claims: list = field(default_factory=list)     # [{a, b, expect: '+'|'-'|'0', paper: '...', paper_delta: the paper's a - b}]: paired a - b, checked per fraction
     jobs: int = 1                                  # runs at once (processes); 1 runs them in this process
     eval_test: bool = True                         # also evaluate on the test split when the dataset has one
     per_class: bool = False                        # per-class IoU columns in the table
@@ -167,8 +167,10 @@ def check_spec(s: Spec, path=None) -> Spec:
         TransferSpec.from_dict(st.get('transfer') or {}).check()
         run_config(s, n, s.fractions[0], s.seeds[0], {r: 'x.pt' for r in s.stages})
     for c in s.claims:
-        bad = [k for k in c if k not in ('a', 'b', 'expect', 'paper', 'margin')]
-        if bad: raise SSLSegError(f"claim {c} has unknown key(s) {', '.join(map(repr, bad))}", path, "a claim has a, b, expect, paper, margin (quote names that hold a comma)")
+        bad = [k for k in c if k not in ('a', 'b', 'expect', 'paper', 'paper_delta', 'margin')]
+        if bad: raise SSLSegError(f"claim {c} has unknown key(s) {', '.join(map(repr, bad))}", path, "a claim has a, b, expect, paper, paper_delta, margin (quote names that hold a comma)")
+        if c.get('paper_delta') is not None and (isinstance(c['paper_delta'], bool) or not isinstance(c['paper_delta'], (int, float))):
+            raise SSLSegError(f"claim {c}: paper_delta must be a number (the paper's own a - b in mIoU), got {c['paper_delta']!r}", path, "e.g. paper_delta: 1.9")
         for k in ('a', 'b'):
             if c.get(k) not in s.settings: raise SSLSegError(f"claim {c} names unknown setting {c.get(k)!r}", path, f"use one of: {', '.join(s.settings)}")
         if c.get('expect', '+') not in ('+', '-', '0'): raise SSLSegError(f"claim expect must be '+', '-' or '0', got {c.get('expect')!r}", path, "e.g. expect: '+'")
