@@ -15,9 +15,9 @@ from .slurm import slurm_config
 
 # %% auto #0
 __all__ = ['MDE_NOTE', 'collect', 'paired', 'verdict', 'summarize', 'min_detectable_effect', 'claims_table', 'read_claims',
-           'verdict_change', 'against_paper', 'verdict_markdown', 'claims_markdown', 'table_markdown', 'write_png',
-           'write_csv', 'write_claims', 'table_file_text', 'bar_chart', 'read_results', 'read_spec', 'report', 'budget',
-           'gain_ranking', 'ranking_markdown', 'ExperimentConfig', 'experiment']
+           'verdict_change', 'paper_side', 'against_paper', 'verdict_markdown', 'claims_markdown', 'table_markdown',
+           'write_png', 'write_csv', 'write_claims', 'table_file_text', 'bar_chart', 'read_results', 'read_spec',
+           'report', 'budget', 'gain_ranking', 'ranking_markdown', 'ExperimentConfig', 'experiment']
 
 # %% ../../nbs/experiment/03_report.ipynb #c1192f77
 def collect(s: Spec, jobs: list[Job]) -> list[dict]:
@@ -135,15 +135,21 @@ def verdict_change(c: dict, previous=None) -> str:
     v = prev.get(_claim_key(c))
     return '' if v is None or v == c['verdict'] else f" (was: {v})"
 
-def against_paper(c: dict) -> str:
-    """Where the paper's own difference (`paper_delta`) lies against our 95% interval, as a sentence; '' without one or without a pair.
-    A verdict asks only whether the interval leaves out zero; an interval that leaves out the paper's effect also says that an effect of
-    that size did not happen here, even where the verdict is inconclusive (the papers' setups differ, so this compares sizes, not setups)."""
+def paper_side(c: dict) -> str | None:
+    """Where claim `c`'s `paper_delta` (the paper's own a − b) lies against our 95% interval: 'above', 'inside' or 'below'; None without
+    a paper number or without an interval (no pair ran, or one seed)."""
     p = c.get('paper_delta')
-    if p is None or not c.get('n') or c.get('delta') is None or c.get('ci') is None or math.isnan(c['ci']): return ''
+    if p is None or not c.get('n') or c.get('delta') is None or c.get('ci') is None or math.isnan(c['ci']): return None
+    return 'above' if p > c['delta'] + c['ci'] else 'below' if p < c['delta'] - c['ci'] else 'inside'
+
+def against_paper(c: dict) -> str:
+    """`paper_side` as a sentence for a verdict bullet; '' where there is nothing to compare. A verdict asks only whether the interval
+    leaves out zero; an interval that leaves out the paper's effect also says that an effect of that size did not happen here, even where
+    the verdict is inconclusive (the papers' setups differ, so this compares sizes, not setups)."""
+    where = paper_side(c)
+    if where is None: return ''
     lo, hi = c['delta'] - c['ci'], c['delta'] + c['ci']
-    where = 'above' if p > hi else 'below' if p < lo else 'inside'
-    return f" The paper's own difference, {_f(p, sign=True)}, lies {where} our 95% interval ({_f(lo, sign=True)} to {_f(hi, sign=True)})."
+    return f" The paper's own difference, {_f(c['paper_delta'], sign=True)}, lies {where} our 95% interval ({_f(lo, sign=True)} to {_f(hi, sign=True)})."
 
 def verdict_markdown(claims: list[dict], previous=None) -> str:
     """One Markdown bullet per claim of `claims_table`: the verdict, the paper's claim, our paired difference a − b with its 95% interval, std
@@ -165,15 +171,19 @@ def verdict_markdown(claims: list[dict], previous=None) -> str:
 MDE_NOTE = ("smallest detectable Δ: the paired effect a two-sided paired t test (α 0.05) detects with power 0.8 at this n, "
             "given the observed std of the paired differences (`min_detectable_effect`).")
 
-def claims_markdown(claims: list[dict], previous=None) -> str:
+def claims_markdown(claims: list[dict], previous=None, paper: bool = False) -> str:
     """The claims as a Markdown table: paired difference a − b with its 95% interval, n, the smallest effect n detects, the verdict (marked
-    '(was: …)' where it differs from the same claim's in `previous`, see `verdict_change`); first columns `table` and `budget` where the claims have them."""
+    '(was: …)' where it differs from the same claim's in `previous`, see `verdict_change`); first columns `table` and `budget` where the claims have them.
+    `paper`: a column with the paper's own a − b and where it lies against our interval (`paper_side`), '–' where the paper gives none."""
     prev = _previous(previous); tab = any('table' in c for c in claims); bud = any('budget' in c for c in claims)
-    head = ['table'] * tab + ['budget'] * bud + ['claim', 'a − b', 'labels', 'Δ mIoU (95% CI)', 'n', 'smallest detectable Δ', 'verdict']
+    head = ['table'] * tab + ['budget'] * bud + ['claim', 'a − b', 'labels', 'Δ mIoU (95% CI)', 'n', 'smallest detectable Δ'] + \
+           ["paper's Δ (vs our interval)"] * paper + ['verdict']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for c in claims:
+        side = paper_side(c)
+        pd = '–' if c.get('paper_delta') is None else _f(c['paper_delta'], sign=True) + (f" ({side})" if side else '')
         cells = [str(c.get('table', ''))] * tab + [str(c.get('budget', ''))] * bud + [c['claim'], f"{c['a']} − {c['b']}", c['fraction'], f"{_f(c['delta'], sign=True)} ± {_f(c['ci'])}",
-                 str(c['n']), _f(_mde(c)), f"**{c['verdict']}**{verdict_change(c, prev)}"]
+                 str(c['n']), _f(_mde(c))] + [pd] * paper + [f"**{c['verdict']}**{verdict_change(c, prev)}"]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
