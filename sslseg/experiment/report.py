@@ -54,9 +54,12 @@ def paired(rows: list[dict], a: str, b: str, fraction: str, key: str = 'miou') -
 
 def verdict(cmp: dict | None, expect: str = '+', margin: float = 1.0) -> str:
     """**reproduced** / **not reproduced** / **inconclusive** for a claimed direction `expect` ('+' a beats b, '-' a is worse, '0' no difference
-    beyond `margin` mIoU), from the 95% interval of the paired difference."""
+    beyond `margin` mIoU, '<=' a is no better than b by `margin` or more, '>=' a is no worse by `margin` or more), from the 95% interval of
+    the paired difference."""
     if cmp is None or cmp['n'] < 2 or math.isnan(cmp['ci']): return 'inconclusive'
     lo, hi = cmp['delta'] - cmp['ci'], cmp['delta'] + cmp['ci']
+    if expect == '<=': return 'reproduced' if hi < margin else 'not reproduced' if lo > margin else 'inconclusive'
+    if expect == '>=': return 'reproduced' if lo > -margin else 'not reproduced' if hi < -margin else 'inconclusive'
     if expect == '+': return 'reproduced' if lo > 0 else 'not reproduced' if hi < 0 else 'inconclusive'
     if expect == '-': return 'reproduced' if hi < 0 else 'not reproduced' if lo > 0 else 'inconclusive'
     return 'reproduced' if -margin < lo and hi < margin else 'not reproduced' if lo > margin or hi < -margin else 'inconclusive'

@@ -33,7 +33,7 @@ class Spec:
     seeds: list = field(default_factory=lambda: [0])
     subset_seed: int = 0                           # the labeled subset's seed, fixed while the initialisation seed varies
     baseline: str = 'random'                       # the setting every delta is measured against
-    claims: list = field(default_factory=list)     # [{a, b, expect: '+'|'-'|'0', paper: '...', paper_delta: the paper's a - b}]: paired a - b, checked per fraction
+    claims: list = field(default_factory=list)     # [{a, b, expect: '+'|'-'|'0'|'<='|'>=', margin, paper: '...', paper_delta: the paper's a - b}]: paired a - b, checked per fraction
     jobs: int = 1                                  # runs at once (processes); 1 runs them in this process
     eval_test: bool = True                         # also evaluate on the test split when the dataset has one
     per_class: bool = False                        # per-class IoU columns in the table
@@ -173,7 +173,9 @@ def check_spec(s: Spec, path=None) -> Spec:
             raise SSLSegError(f"claim {c}: paper_delta must be a number (the paper's own a - b in mIoU), got {c['paper_delta']!r}", path, "e.g. paper_delta: 1.9")
         for k in ('a', 'b'):
             if c.get(k) not in s.settings: raise SSLSegError(f"claim {c} names unknown setting {c.get(k)!r}", path, f"use one of: {', '.join(s.settings)}")
-        if c.get('expect', '+') not in ('+', '-', '0'): raise SSLSegError(f"claim expect must be '+', '-' or '0', got {c.get('expect')!r}", path, "e.g. expect: '+'")
+        if c.get('expect', '+') not in ('+', '-', '0', '<=', '>='):
+            raise SSLSegError(f"claim expect must be '+', '-', '0', '<=' or '>=', got {c.get('expect')!r}", path,
+                              "e.g. expect: '+' (a beats b); '<=' for a claim that a is no better than b (quote it in YAML)")
     return s
 
 # %% ../../nbs/experiment/00_spec.ipynb #d142ccc0
