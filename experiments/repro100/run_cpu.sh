@@ -9,6 +9,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT=${1:?CamVid root}; OUT=${2:-$HERE/cpu}
 export OMP_NUM_THREADS=1       # two jobs at once, one core each
+command -v sslseg > /dev/null || { echo "sslseg is not on PATH -- fix: activate the venv the package is installed in (. .venv/bin/activate)" >&2; exit 2; }
 for names in thesis_5_1 zhan yang "thesis_5_2 thesis_5_4" "thesis_5_6 larsson" noroozi thesis_5_7; do
   specs=$(for n in $names; do echo "$HERE/specs/$n.yaml"; done)
   echo "== $(date -u +%FT%TZ) $names"
