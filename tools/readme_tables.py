@@ -28,8 +28,8 @@ def claims_block() -> str:
     prev = [dict(table=k, **c) for k in tabs if (repro / 'results' / k / 'claims_previous.csv').is_file()
             for c in read_claims(repro / 'results' / k / 'claims_previous.csv')]
     n = {v: sum(c['verdict'] == v for c in cl) for v in ('reproduced', 'not reproduced', 'inconclusive')}
-    changed = sum('(was:' in line for line in claims_markdown(cl, prev).splitlines())
-    return (claims_markdown(cl, prev, paper=True) + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
+    md = claims_markdown(cl, prev, paper=True); changed = sum('(was:' in line for line in md.splitlines())
+    return (md + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
             f"{n['inconclusive']} inconclusive" + (f"; {changed} changed verdict since the previous results set (marked: was …)." if changed else "."))
 
 def ranking_block() -> str:

@@ -122,6 +122,9 @@ class Progress:
         self.states = {j.id: dict(name=j.name, kind=j.kind, state='todo' if j.id in todo else 'done') for j in jobs}
         log(f"experiment: {self.total} jobs ({sum(j.kind == 'train' for j in jobs)} runs, {sum(j.kind != 'train' for j in jobs)} stages); "
             f"{self.skipped} already done, {len(self.left)} to do")
+    def split(self, jobs: list[Job]) -> tuple[list, set]:
+        "The jobs still to do, in order (`pending` at the start), and the ids of those already done: the launchers' work list and done set."
+        return [j for j in jobs if j.id in self.left], {j.id for j in jobs} - set(self.left)
     def eta(self) -> float | None:
         per = {k: statistics.median(v) for k, v in self.times.items() if v}
         if not per: return None
@@ -175,7 +178,7 @@ def execute(jobs: list[Job], out, workers: int = 1, launcher: str = 'auto', gpus
         sc = slurm if hasattr(slurm, 'poll') else slurm_config(slurm)
         return execute_submitit(jobs, out, launcher, sc, gpus, Progress(jobs, out, sc.max_jobs or len(jobs), log), log)
     prog = Progress(jobs, out, 1 if launcher == 'torchrun' else workers, log)
-    todo = [j for j in jobs if j.id in prog.left]; done = {j.id for j in jobs} - set(prog.left)   # prog holds `pending(jobs)`
+    todo, done = prog.split(jobs)
     if launcher == 'inline':
         for j in todo:
             t = time.perf_counter()

@@ -138,12 +138,17 @@ def verdict_change(c: dict, previous=None) -> str:
     v = prev.get(_claim_key(c))
     return '' if v is None or v == c['verdict'] else f" (was: {v})"
 
+def _interval(c: dict) -> tuple[float, float] | None:
+    "A claim's 95% interval (delta − ci, delta + ci); None where no pair ran or one seed gives no interval."
+    if not c.get('n') or c.get('delta') is None or c.get('ci') is None or math.isnan(c['ci']): return None
+    return c['delta'] - c['ci'], c['delta'] + c['ci']
+
 def paper_side(c: dict) -> str | None:
     """Where claim `c`'s `paper_delta` (the paper's own a − b) lies against our 95% interval: 'above', 'inside' or 'below'; None without
     a paper number or without an interval (no pair ran, or one seed)."""
-    p = c.get('paper_delta')
-    if p is None or not c.get('n') or c.get('delta') is None or c.get('ci') is None or math.isnan(c['ci']): return None
-    return 'above' if p > c['delta'] + c['ci'] else 'below' if p < c['delta'] - c['ci'] else 'inside'
+    p, iv = c.get('paper_delta'), _interval(c)
+    if p is None or iv is None: return None
+    return 'above' if p > iv[1] else 'below' if p < iv[0] else 'inside'
 
 def against_paper(c: dict) -> str:
     """`paper_side` as a sentence for a verdict bullet; '' where there is nothing to compare. A verdict asks only whether the interval
@@ -151,7 +156,7 @@ def against_paper(c: dict) -> str:
     the verdict is inconclusive (the papers' setups differ, so this compares sizes, not setups)."""
     where = paper_side(c)
     if where is None: return ''
-    lo, hi = c['delta'] - c['ci'], c['delta'] + c['ci']
+    lo, hi = _interval(c)
     return f" The paper's own difference, {_f(c['paper_delta'], sign=True)}, lies {where} our 95% interval ({_f(lo, sign=True)} to {_f(hi, sign=True)})."
 
 def verdict_markdown(claims: list[dict], previous=None) -> str:

@@ -168,7 +168,7 @@ def execute_submitit(jobs: list[Job], out, launcher: str, sc: SlurmConfig, gpus:
     running are followed, not submitted again. `prog` (a `Progress`) records queued / running / done / failed per job."""
     out, cluster = Path(out), 'slurm' if launcher == 'slurm' else 'local'
     if cluster == 'slurm': _needs_slurm()
-    todo = [j for j in jobs if j.id in prog.left]; done = {j.id for j in jobs} - set(prog.left)   # prog holds `pending(jobs)`
+    todo, done = prog.split(jobs)
     live, failed, ex = {}, [], None
     for j in todo:
         if (s := Submission.attach(j, cluster)) is not None: live[j.id] = s
