@@ -146,3 +146,7 @@ def test_sigkill_then_resume_gives_the_same_metrics(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     a, b = (json.load(open(tmp_path / x / 'metrics.json')) for x in ('straight', 'killed'))
     assert a['miou'] == b['miou'] and a['iou'] == b['iou']
+    assert a['resumed_at_epoch'] is None and b['resumed_at_epoch'] >= 1            # the resumed run says where it picked up
+    import csv
+    logged = sum(float(row['time']) for row in csv.DictReader(open(tmp_path / 'killed' / 'log.csv')))
+    assert b['train_seconds'] >= 0.95 * logged   # its time counts the epochs before the kill too, not only those after the resume

@@ -1,6 +1,7 @@
 """Regenerate the README's result blocks from the committed results, so its numbers cannot drift from them.
 
 Blocks are delimited by `<!-- NAME:start -->` and `<!-- NAME:end -->` lines:
+  grid         which budget each of the nine tables' committed results come from: runs, their fine-tuning time, claims and changed verdicts
   claims       every claim of the nine miniature tables (experiments/repro/results/*/claims: budget, paired Δ, 95% CI, smallest detectable Δ, verdict)
   ranking      every setting of the tables ranked by its paired gain over random init, one table per budget (gain_ranking)
   convergence  the learning-curve runs (experiments/convergence/results/convergence): table, plateau test and budget
@@ -10,7 +11,7 @@ Usage: python tools/readme_tables.py [--check]   (--check: exit 1 when README.md
 import argparse, re, statistics, sys
 from pathlib import Path
 from sslseg.experiment import load_spec, read_spec, read_results, claims_table, claims_markdown, summarize, table_markdown
-from sslseg.experiment import budget, gain_ranking, ranking_markdown, read_claims
+from sslseg.experiment import budget, gain_ranking, ranking_markdown, read_claims, verdict_change
 from sslseg.experiment import paired
 from sslseg.experiment.curves import mean_curve, plateau_gain, final_scores
 
@@ -31,6 +32,22 @@ def claims_block() -> str:
     md = claims_markdown(cl, prev, paper=True); changed = sum('(was:' in line for line in md.splitlines())
     return (md + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
             f"{n['inconclusive']} inconclusive" + (f"; {changed} changed verdict since the previous results set (marked: was …)." if changed else "."))
+
+def _mmss(s: float) -> str: return f"{int(s // 60)} min {int(round(s % 60)):02d} s"
+
+def grid_block() -> str:
+    "One row per table: the budget its committed results come from, its runs and their fine-tuning times, its claims and changed verdicts."
+    repro, tabs = ROOT / 'experiments' / 'repro', repro_tables()
+    lines = ['| table | budget | runs | median fine-tuning time a run | claims | verdicts changed |', '|---|---|---|---|---|---|']
+    for k, (s, rows) in tabs.items():
+        secs = sorted(float(r['train_seconds']) for r in rows if r.get('train_seconds') not in (None, ''))
+        prev = repro / 'results' / k / 'claims_previous.csv'
+        cl = claims_table(s, rows); changed = sum(bool(verdict_change(c, prev)) for c in cl)
+        t = _mmss(statistics.median(secs)) if secs else '–'
+        lines.append(f"| {k} | {budget(s)} | {len(rows)} | {t} | {len(cl)} | {changed if prev.is_file() else '–'} |")
+    return '\n'.join(lines) + ("\n\nRuns shared by several tables (the random-init runs, the plain rotation encoder) are counted in each. "
+                               "Times are training only (fine-tuning and validation), two runs at a time on this 2-core CPU, one thread each; "
+                               "the median, because a run resumed after a stop before 2026-12-05 counted only its epochs after the resume.")
 
 def ranking_block() -> str:
     tabs, out = repro_tables(), []
@@ -73,7 +90,7 @@ def recipe_block() -> str:
                               for r in rows))
     return '\n\n'.join(out)
 
-BLOCKS = {'claims': claims_block, 'ranking': ranking_block, 'convergence': convergence_block, 'recipe': recipe_block}
+BLOCKS = {'grid': grid_block, 'claims': claims_block, 'ranking': ranking_block, 'convergence': convergence_block, 'recipe': recipe_block}
 
 def render(text: str) -> str:
     for name, fn in BLOCKS.items():

@@ -90,7 +90,7 @@ def _run_job(job: Job) -> dict:
         m = train_segmentation(cfg)
         if not m: return {}            # a non-zero rank under torchrun
     res = {'id': job.id, 'setting': job.setting, 'fraction': job.fraction, 'seed': job.seed, 'val': {k: m[k] for k in ('miou', 'pixel_acc', 'iou')},
-           'n_labeled': m['n_labeled'], 'epochs_run': m['epochs_run'], 'train_seconds': m['train_seconds'], 'test': None,
+           'n_labeled': m['n_labeled'], 'epochs_run': m['epochs_run'], 'resumed_at_epoch': m.get('resumed_at_epoch'), 'train_seconds': m['train_seconds'], 'test': None,
            'processes': int(os.environ.get('WORLD_SIZE', 1))}
     d = cfg.data
     if job.config.get('eval_test') and _has_split(d.name, d.root, 'test'):

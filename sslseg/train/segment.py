@@ -102,7 +102,9 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     learn = Learner(model, task, DataLoader(fit_sub, bs, num_workers=nw, drop_last=len(fit_sub) > bs), DataLoader(val_ds, bs, num_workers=nw),
                     optim=cfg.optim, schedule=cfg.schedule, run=r, cbs=cbs, meta=meta)
     if learn.is_main: save_config(cfg, out / 'config.yaml')
+    resumed = learn.epoch       # epochs a resumed run's last.pt already holds (0 for a fresh run)
     t_fit = time.perf_counter(); learn.fit(); t_fit = time.perf_counter() - t_fit
+    t_fit += sum(h.get('time', 0) for h in learn.history[:resumed])   # a resumed run's time counts its epochs before the stop (log.csv's time)
     if (out / 'best.pt').is_file(): load_checkpoint(out / 'best.pt', learn.raw_model)
     # every process takes part in the final evaluation (it is sharded and summed under DDP); only rank 0 writes
     _, state = evaluate(learn.raw_model, task, DataLoader(val_ds, bs, num_workers=nw), device=learn.device, fast=r.fold_bn, amp=r.amp)
@@ -110,7 +112,7 @@ def train_segmentation(cfg: TrainConfig | None = None, setup=None, cbs=(), **kw)
     m = seg_metrics(state['cm'].cpu(), list(train_ds.classes))
     res = {'miou': m['miou'], 'iou': m['iou'], 'pixel_acc': m['pixel_acc'], 'split': 'val', 'n_val': len(val_ds), 'n_labeled': len(train_sub),
            'best_epoch': max(learn.history, key=lambda h: h.get('valid_miou', -1))['epoch'] if learn.history else None,
-           'epochs_run': learn.epoch, 'train_seconds': round(t_fit, 1), 'total_seconds': None, 'levers': learn.levers, 'config': resolved,
+           'epochs_run': learn.epoch, 'resumed_at_epoch': resumed or None, 'train_seconds': round(t_fit, 1), 'total_seconds': None, 'levers': learn.levers, 'config': resolved,
            'transfer_report': report}
     if r.n_show:               # --set run.n_show=0: no figure
         fig = prediction_figure(learn.raw_model, val_ds, range(r.n_show), device=learn.device, pyplot=False)   # headless, backend untouched
