@@ -158,7 +158,7 @@ def _kt_job(out, resume):
     return knowledge_transfer(teacher='random', out=str(out), k=3, grid=1, epochs=2, batch_size=4, size=(32, 48), n=8, n_val=4,
                               finetune_epochs=1, ft_batch_size=4, progress=False, resume=resume, views=0, n_show=0)
 
-_CLOCK = {'time', 'time_s', 'train_seconds', 'total_seconds', 'history', 'transfer_report', 'config', 'out'}   # wall times, and copies of what is compared elsewhere
+_CLOCK = {'time', 'time_s', 'train_seconds', 'total_seconds', 'resumed_at_epoch', 'history', 'transfer_report', 'config', 'out'}   # wall times, where a run resumed, and copies of what is compared elsewhere
 
 def _numbers(v):
     "A summary without its wall times, its paths reduced to file names (the reference run lives in another folder)."
