@@ -33,14 +33,15 @@ def claims_block() -> str:
     return (md + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
             f"{n['inconclusive']} inconclusive" + (f"; {changed} changed verdict since the previous results set (marked: was …)." if changed else "."))
 
-def _mmss(s: float) -> str: return f"{int(s // 60)} min {int(round(s % 60)):02d} s"
+def _mmss(s: float) -> str:
+    s = int(round(s)); return f"{s // 60} min {s % 60:02d} s"
 
 def grid_block() -> str:
     "One row per table: the budget its committed results come from, its runs and their fine-tuning times, its claims and changed verdicts."
     repro, tabs = ROOT / 'experiments' / 'repro', repro_tables()
     lines = ['| table | budget | runs | median fine-tuning time a run | claims | verdicts changed |', '|---|---|---|---|---|---|']
     for k, (s, rows) in tabs.items():
-        secs = sorted(float(r['train_seconds']) for r in rows if r.get('train_seconds') not in (None, ''))
+        secs = [float(r['train_seconds']) for r in rows if r.get('train_seconds') not in (None, '')]
         prev = repro / 'results' / k / 'claims_previous.csv'
         cl = claims_table(s, rows); changed = sum(bool(verdict_change(c, prev)) for c in cl)
         t = _mmss(statistics.median(secs)) if secs else '–'
