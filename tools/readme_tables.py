@@ -8,7 +8,7 @@ Blocks are delimited by `<!-- NAME:start -->` and `<!-- NAME:end -->` lines:
   recipe       the shipped recipe (recipe.yaml), its 200-epoch check (recipe_200.yaml), the 200-epoch budget check and the pretext-length curve
 Usage: python tools/readme_tables.py [--check]   (--check: exit 1 when README.md differs from what the results give)
 """
-import argparse, re, statistics, sys
+import argparse, functools, re, statistics, sys
 from pathlib import Path
 from sslseg.experiment import load_spec, read_spec, read_results, claims_table, claims_markdown, summarize, table_markdown
 from sslseg.experiment import budget, gain_ranking, ranking_markdown, read_claims, verdict_change
@@ -17,20 +17,27 @@ from sslseg.experiment.curves import mean_curve, plateau_gain, final_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 
+@functools.cache
 def repro_tables() -> dict:
-    "name -> (the spec that ran its committed results, their rows): spec.json where the results have one, else the first pass's spec file."
-    repro = ROOT / 'experiments' / 'repro'
-    return {p.stem: (read_spec(repro / 'results' / p.stem, fallback=p), read_results(repro / 'results' / p.stem / 'results.csv'))
-            for p in sorted((repro / 'specs').glob('*.yaml')) if p.stem != 'base'}
+    """name -> (the spec that ran its committed results, their rows, their claims, the previous results set's claims or []): spec.json where
+    the results have one, else the first pass's spec file. Read once for every block."""
+    repro, out = ROOT / 'experiments' / 'repro', {}
+    for p in sorted((repro / 'specs').glob('*.yaml')):
+        if p.stem == 'base': continue
+        res = repro / 'results' / p.stem
+        s, rows = read_spec(res, fallback=p), read_results(res / 'results.csv')
+        prev = [dict(table=p.stem, **c) for c in read_claims(res / 'claims_previous.csv')] if (res / 'claims_previous.csv').is_file() else []
+        out[p.stem] = (s, rows, [dict(table=p.stem, budget=budget(s), **c) for c in claims_table(s, rows)], prev)
+    return out
+
+def _changed(claims: list[dict], prev: list[dict]) -> int: return sum(bool(verdict_change(c, prev)) for c in claims)
 
 def claims_block() -> str:
-    repro, tabs = ROOT / 'experiments' / 'repro', repro_tables()
-    cl = [dict(table=k, budget=budget(s), **c) for k, (s, rows) in tabs.items() for c in claims_table(s, rows)]
-    prev = [dict(table=k, **c) for k in tabs if (repro / 'results' / k / 'claims_previous.csv').is_file()
-            for c in read_claims(repro / 'results' / k / 'claims_previous.csv')]
+    tabs = repro_tables()
+    cl, prev = [c for *_, t_cl, _ in tabs.values() for c in t_cl], [c for *_, t_prev in tabs.values() for c in t_prev]
     n = {v: sum(c['verdict'] == v for c in cl) for v in ('reproduced', 'not reproduced', 'inconclusive')}
-    md = claims_markdown(cl, prev, paper=True); changed = sum('(was:' in line for line in md.splitlines())
-    return (md + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
+    changed = _changed(cl, prev)
+    return (claims_markdown(cl, prev, paper=True) + f"\n\nOf the {len(cl)} claims, {n['reproduced']} are reproduced, {n['not reproduced']} not reproduced and "
             f"{n['inconclusive']} inconclusive" + (f"; {changed} changed verdict since the previous results set (marked: was …)." if changed else "."))
 
 def _mmss(s: float) -> str:
@@ -38,24 +45,21 @@ def _mmss(s: float) -> str:
 
 def grid_block() -> str:
     "One row per table: the budget its committed results come from, its runs and their fine-tuning times, its claims and changed verdicts."
-    repro, tabs = ROOT / 'experiments' / 'repro', repro_tables()
     lines = ['| table | budget | runs | median fine-tuning time a run | claims | verdicts changed |', '|---|---|---|---|---|---|']
-    for k, (s, rows) in tabs.items():
+    for k, (s, rows, cl, prev) in repro_tables().items():
         secs = [float(r['train_seconds']) for r in rows if r.get('train_seconds') not in (None, '')]
-        prev = repro / 'results' / k / 'claims_previous.csv'
-        cl = claims_table(s, rows); changed = sum(bool(verdict_change(c, prev)) for c in cl)
         t = _mmss(statistics.median(secs)) if secs else '–'
-        lines.append(f"| {k} | {budget(s)} | {len(rows)} | {t} | {len(cl)} | {changed if prev.is_file() else '–'} |")
+        lines.append(f"| {k} | {budget(s)} | {len(rows)} | {t} | {len(cl)} | {_changed(cl, prev) if prev else '–'} |")
     return '\n'.join(lines) + ("\n\nRuns shared by several tables (the random-init runs, the plain rotation encoder) are counted in each. "
                                "Times are training only (fine-tuning and validation), two runs at a time on this 2-core CPU, one thread each; "
                                "the median, because a run resumed after a stop before 2026-12-05 counted only its epochs after the resume.")
 
 def ranking_block() -> str:
     tabs, out = repro_tables(), []
-    for b in dict.fromkeys(budget(s) for s, _ in tabs.values()):
-        pooled = [r for s, rows in tabs.values() if budget(s) == b for r in rows]
+    for b in dict.fromkeys(budget(s) for s, *_ in tabs.values()):
+        pooled = [r for s, rows, *_ in tabs.values() if budget(s) == b for r in rows]
         base = [r['miou'] for r in {r['id']: r for r in pooled if r['setting'] == 'random'}.values()]
-        out.append(f"At {b} ({', '.join(k for k, (s, _) in tabs.items() if budget(s) == b)}; random init {statistics.mean(base):.1f} mIoU, "
+        out.append(f"At {b} ({', '.join(k for k, (s, *_) in tabs.items() if budget(s) == b)}; random init {statistics.mean(base):.1f} mIoU, "
                    f"n = {len(base)}):\n\n" + ranking_markdown(gain_ranking(pooled, 'random', '1/4')))
     return '\n\n'.join(out)
 
